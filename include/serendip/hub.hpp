@@ -1,0 +1,79 @@
+#pragma once
+// The thin Asio shell between connections and the store: gives sessions
+// their ids and resume tokens, turns the store's actions into frames for the
+// right connection, and coalesces the online count. Runs on one strand; no
+// Beast here, connections are reached through `client_link`.
+
+#include "serendip/metrics.hpp"
+#include "serendip/store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace serendip {
+
+using frame = std::shared_ptr<const std::string>;
+
+inline frame make_frame(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+
+// A connection as the hub sees it. Both calls are safe from any thread.
+class client_link {
+public:
+    virtual ~client_link() = default;
+    virtual void send(server_type type, frame f) = 0;
+    virtual void close(close_reason why) = 0;
+};
+
+struct hub_settings {
+    protocol::limits limits{64 * 1024, 20, 60};
+    std::string ice_servers_json = "[]";
+    std::chrono::milliseconds online_interval{2'000};
+};
+
+// Random, URL-safe, from OpenSSL's CSPRNG.
+std::string random_token(std::size_t bytes);
+
+class hub final : public store_sink {
+public:
+    hub(boost::asio::any_io_executor strand, store& rules, hub_settings settings, metrics& m);
+
+    struct opened {
+        session_id id;
+        std::vector<std::pair<server_type, frame>> frames;  // welcome first
+    };
+    // Registers a new connection (resuming when `resume_token` is set);
+    // `done` runs on the hub's strand with the session id and first frames.
+    void open(std::weak_ptr<client_link> link, std::string resume_token, std::function<void(opened)> done);
+    // The connection behind `link` is gone.
+    void closed(const session_id& id, const client_link* link);
+
+    store& rules() { return store_; }
+    void deliver(actions batch) override;
+
+    void start();
+    // Closes every connection with 1001 and stops the timers.
+    void shutdown();
+
+private:
+    frame encode(const action& a) const;
+    std::string welcome(const session_id& id, const std::string& token) const;
+    void broadcast_online();
+
+    boost::asio::any_io_executor strand_;
+    store& store_;
+    hub_settings settings_;
+    metrics& metrics_;
+    std::unordered_map<session_id, std::weak_ptr<client_link>> links_;  // on strand_
+    boost::asio::steady_timer online_timer_;
+    std::uint64_t last_online_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace serendip

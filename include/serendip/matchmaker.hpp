@@ -1,0 +1,163 @@
+#pragma once
+// The pairing rules and the session/queue/pair state machine of PROTOCOL.md,
+// sans I/O: events (with the current time) in, actions out. The in-memory
+// store runs it on one strand; the rules are tested here without sockets.
+
+#include "serendip/protocol.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+namespace serendip {
+
+using session_id = std::string;
+using steady_time = std::chrono::steady_clock::time_point;
+
+struct matchmaker_settings {
+    std::chrono::milliseconds fallback_after{5'000};
+    std::chrono::milliseconds pair_timeout{30'000};
+    std::chrono::milliseconds resume_window{15'000};
+    std::size_t recent_partners = 3;
+    std::size_t held_signals = 64;
+};
+
+namespace out {
+struct queued {
+    protocol::mode mode;
+    std::vector<std::string> interests;
+};
+struct matched {
+    protocol::role role;
+    std::vector<std::string> common;
+};
+struct signal {
+    std::string data;  // validated JSON, relayed as is
+};
+struct peer_left {
+    protocol::leave_reason reason;
+};
+struct error {
+    protocol::error_code code;
+    protocol::client_type ref;
+};
+}  // namespace out
+
+// One frame-to-be for one session.
+struct action {
+    session_id to;
+    std::variant<out::queued, out::matched, out::signal, out::peer_left, out::error> what;
+};
+using actions = std::vector<action>;
+
+struct resumed {
+    session_id id;
+    actions held;  // what happened while the session was away, in order
+};
+
+class matchmaker {
+public:
+    explicit matchmaker(matchmaker_settings settings = {});
+
+    // A new connection: a fresh session, idle, reachable by `token`.
+    void connect(const session_id& id, const std::string& resume_token);
+    // Restores the session behind `token` (held or still connected) and
+    // rotates its token; nullopt if the token is unknown, used or expired.
+    std::optional<resumed> resume(const std::string& token, const std::string& new_token, steady_time now);
+
+    actions join(const session_id& id, const protocol::join& request, steady_time now);
+    actions next(const session_id& id, steady_time now);
+    actions leave(const session_id& id, steady_time now);
+    actions report(const session_id& id, steady_time now);
+    actions signal(const session_id& id, std::string data, steady_time now);
+    // The connection dropped: out of the queue at once, the session held.
+    actions disconnect(const session_id& id, steady_time now);
+
+    // Fires what is due: interest fallbacks, silent-pair timeouts, expired holds.
+    actions advance(steady_time now);
+    std::optional<steady_time> next_deadline();
+
+    // Observers, for the store, metrics and tests.
+    std::size_t session_count() const { return sessions_.size(); }
+    std::size_t connected_count() const { return connected_; }
+    std::size_t queued_count() const { return queue_[0].size() + queue_[1].size(); }
+    std::size_t paired_count() const { return paired_; }
+    bool is_queued(const session_id& id) const;
+    std::optional<session_id> partner_of(const session_id& id) const;
+    bool exists(const session_id& id) const { return sessions_.count(id) != 0; }
+    bool is_connected(const session_id& id) const;
+    std::vector<session_id> queued_in(protocol::mode m) const;  // FIFO order
+    bool blocked(const session_id& a, const session_id& b) const;
+    bool recent(const session_id& a, const session_id& b) const;
+    // Whether a and b, both waiting, could be paired now (ignoring recency).
+    bool eligible(const session_id& a, const session_id& b, steady_time now) const;
+
+private:
+    struct entry {
+        session_id id;
+        protocol::mode mode;
+        std::vector<std::string> interests;
+        bool fallback;
+        steady_time since;
+        std::uint64_t seq;  // FIFO tie-break for equal times
+    };
+    using queue_list = std::list<entry>;
+
+    struct session {
+        std::string token;
+        bool connected = true;
+        std::optional<protocol::join> last_join;
+        std::optional<queue_list::iterator> queued;
+        std::optional<session_id> partner;
+        bool pair_signaled = false;
+        std::deque<session_id> recent;
+        std::unordered_set<session_id> blocked;
+        actions held;  // delivered on resume
+        std::size_t held_signals = 0;
+        // Bumped when the session's place (queue, pair) or hold changes, so
+        // deadlines scheduled before are recognised as stale.
+        std::uint64_t place_gen = 0;
+        std::uint64_t hold_gen = 0;
+    };
+
+    enum class deadline_kind { open, pair_timeout, hold_expiry };
+    struct deadline {
+        steady_time at;
+        deadline_kind kind;
+        session_id id;
+        std::uint64_t generation;
+        bool operator>(const deadline& o) const { return at > o.at; }
+    };
+
+    session* find(const session_id& id);
+    const session* find(const session_id& id) const;
+    void emit(actions& out, const session_id& to, decltype(action::what) what);
+    void enqueue(actions& out, const session_id& id, const protocol::join& request, steady_time now);
+    void dequeue(session& s);
+    bool try_match(actions& out, queue_list::iterator e, steady_time now);
+    void pair_up(actions& out, queue_list::iterator older, queue_list::iterator newer, steady_time now);
+    void end_pair(actions& out, const session_id& id, protocol::leave_reason told_partner);
+    void remember_partner(session& s, const session_id& partner);
+    bool open(const entry& e, steady_time now) const;
+    void erase(const session_id& id);
+    void schedule(steady_time at, deadline_kind kind, const session_id& id);
+
+    matchmaker_settings settings_;
+    std::unordered_map<session_id, session> sessions_;
+    std::unordered_map<std::string, session_id> tokens_;
+    queue_list queue_[2];  // per mode
+    std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;
+    std::uint64_t seq_ = 0;
+    std::size_t connected_ = 0;
+    std::size_t paired_ = 0;  // sessions in a pair
+};
+
+}  // namespace serendip

@@ -1,0 +1,117 @@
+#pragma once
+// The wire format of ../shared/PROTOCOL.md: decode text frames into typed
+// messages (or an error code), encode typed messages into text frames.
+// Pure functions, no I/O; the JSON library stays inside protocol.cpp.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace serendip::protocol {
+
+inline constexpr int version = 1;
+inline constexpr std::size_t max_interests = 5;
+inline constexpr std::size_t max_interest_chars = 32;
+// Deeper JSON is refused before it can cost a recursion; real messages nest 3 levels.
+inline constexpr std::size_t max_depth = 16;
+
+enum class mode { video, text };
+enum class report_reason { nudity, harassment, spam, underage, other };
+enum class leave_reason { next, leave, disconnect, report, timeout };
+enum class role { offerer, answerer };
+
+enum class error_code {
+    bad_json,
+    bad_message,
+    unknown_type,
+    too_large,
+    rate_limited,
+    not_paired,
+    face_required,
+    unavailable,
+    resume_failed,
+    internal,
+};
+inline constexpr std::size_t error_code_count = 10;
+
+// Message types a client may send, for metrics and `ref`.
+enum class client_type { join, signal, next, leave, report, face, unknown };
+inline constexpr std::size_t client_type_count = 7;
+
+struct join {
+    protocol::mode mode = mode::video;
+    std::vector<std::string> interests;  // normalised: trimmed, lower-cased, unique
+    bool fallback = true;
+    bool relay_only = false;  // extension: see docs/protocol.md
+};
+
+struct signal {
+    std::string data;  // re-encoded from validated fields, ready to relay
+    bool is_candidate = false;
+};
+
+struct next {};
+struct leave {};
+struct report {
+    report_reason reason;
+};
+struct face {
+    bool present;
+};
+
+using message = std::variant<join, signal, next, leave, report, face>;
+
+struct decode_error {
+    error_code code;
+    std::string message;  // for people
+    std::string ref;      // the type it answers, if known
+};
+
+using decode_result = std::variant<message, decode_error>;
+
+decode_result decode(std::string_view text);
+
+client_type type_of(const message& m);
+
+std::string_view name(mode m);
+std::string_view name(error_code c);
+std::string_view name(leave_reason r);
+std::string_view name(report_reason r);
+std::string_view name(role r);
+std::string_view name(client_type t);
+
+// Normalises interests as PROTOCOL.md says; nullopt if one is invalid.
+std::optional<std::vector<std::string>> normalise_interests(const std::vector<std::string>& raw);
+
+struct ice_server {
+    std::vector<std::string> urls;
+    std::string username;    // empty for STUN
+    std::string credential;  // empty for STUN
+};
+
+struct limits {
+    std::size_t max_message;
+    double rate_per_sec;
+    double burst;
+};
+
+// Encoded once and reused: the iceServers array as JSON text.
+std::string encode_ice_servers(const std::vector<ice_server>& servers);
+
+std::string encode_welcome(std::string_view session, std::string_view resume_token, std::uint64_t online,
+                           const limits& l, std::string_view ice_servers_json);
+std::string encode_online(std::uint64_t count);
+std::string encode_queued(mode m, const std::vector<std::string>& interests);
+std::string encode_matched(role r, const std::vector<std::string>& common, std::string_view ice_servers_json);
+std::string encode_signal(std::string_view data_json);
+std::string encode_peer_left(leave_reason r);
+std::string encode_error(error_code code, std::string_view message, std::string_view ref = {});
+std::string encode_banned(std::int64_t until_unix, std::string_view reason);
+
+// For tests and clients written in C++ (the benchmark): client messages.
+std::string encode_join(mode m, const std::vector<std::string>& interests, bool fallback);
+
+}  // namespace serendip::protocol

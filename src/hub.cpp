@@ -1,0 +1,157 @@
+#include "serendip/hub.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace serendip {
+
+namespace asio = boost::asio;
+
+std::string random_token(std::size_t bytes) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::vector<unsigned char> raw(bytes);
+    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+    // base64url without padding
+    std::string out;
+    out.reserve((bytes * 4 + 2) / 3);
+    for (std::size_t i = 0; i < bytes; i += 3) {
+        std::uint32_t n = raw[i] << 16;
+        if (i + 1 < bytes) n |= raw[i + 1] << 8;
+        if (i + 2 < bytes) n |= raw[i + 2];
+        std::size_t chars = std::min<std::size_t>(4, (bytes - i) * 4 / 3 + ((bytes - i) % 3 ? 1 : 0));
+        for (std::size_t k = 0; k < chars; ++k) out += alphabet[(n >> (18 - 6 * k)) & 63];
+    }
+    return out;
+}
+
+hub::hub(asio::any_io_executor strand, store& rules, hub_settings settings, metrics& m)
+    : strand_(std::move(strand)), store_(rules), settings_(std::move(settings)), metrics_(m), online_timer_(strand_) {
+    store_.set_sink(this);
+}
+
+std::string hub::welcome(const session_id& id, const std::string& token) const {
+    return protocol::encode_welcome(id, token, store_.online(), settings_.limits, settings_.ice_servers_json);
+}
+
+void hub::open(std::weak_ptr<client_link> link, std::string resume_token, std::function<void(opened)> done) {
+    asio::post(strand_, [this, link = std::move(link), resume_token = std::move(resume_token),
+                         done = std::move(done)]() mutable {
+        // 72 bits is plenty for an id that is not a secret; the token is the secret.
+        session_id fresh_id = random_token(9);
+        std::string token = random_token(16);
+
+        auto start_fresh = [this, link, fresh_id, token](std::function<void(opened)> done, bool resume_failed) {
+            store_.connect(fresh_id, token);
+            links_[fresh_id] = link;
+            // Posted after connect so that `online` counts this client.
+            asio::post(strand_, [this, fresh_id, token, done = std::move(done), resume_failed] {
+                opened o{fresh_id, {{server_type::welcome, make_frame(welcome(fresh_id, token))}}};
+                if (resume_failed)
+                    o.frames.emplace_back(server_type::error,
+                                          make_frame(protocol::encode_error(
+                                              protocol::error_code::resume_failed,
+                                              "that session cannot be resumed; this is a new one")));
+                done(std::move(o));
+            });
+        };
+
+        if (resume_token.empty()) return start_fresh(std::move(done), false);
+
+        store_.resume(resume_token, token, [this, link, token, start_fresh,
+                                            done = std::move(done)](std::optional<resumed> r) mutable {
+            if (!r) return start_fresh(std::move(done), true);
+            auto& slot = links_[r->id];
+            if (auto old = slot.lock(); old && old.get() != link.lock().get()) old->close(close_reason::replaced);
+            slot = link;
+            opened o{r->id, {{server_type::welcome, make_frame(welcome(r->id, token))}}};
+            for (const auto& a : r->held) {
+                auto type = static_cast<server_type>(a.what.index() + 2);  // queued..error
+                o.frames.emplace_back(type, encode(a));
+            }
+            done(std::move(o));
+        });
+    });
+}
+
+void hub::closed(const session_id& id, const client_link* link) {
+    asio::post(strand_, [this, id, link] {
+        auto it = links_.find(id);
+        if (it == links_.end()) return;
+        auto current = it->second.lock();
+        // A resumed session has a newer link: the old one's close changes nothing.
+        if (current && current.get() != link) return;
+        links_.erase(it);
+        store_.disconnect(id);
+    });
+}
+
+frame hub::encode(const action& a) const {
+    return std::visit(
+        [this](const auto& w) -> frame {
+            using T = std::decay_t<decltype(w)>;
+            if constexpr (std::is_same_v<T, out::queued>) return make_frame(protocol::encode_queued(w.mode, w.interests));
+            if constexpr (std::is_same_v<T, out::matched>)
+                return make_frame(protocol::encode_matched(w.role, w.common, settings_.ice_servers_json));
+            if constexpr (std::is_same_v<T, out::signal>) return make_frame(protocol::encode_signal(w.data));
+            if constexpr (std::is_same_v<T, out::peer_left>) return make_frame(protocol::encode_peer_left(w.reason));
+            if constexpr (std::is_same_v<T, out::error>) {
+                const char* text = w.code == protocol::error_code::not_paired ? "you have no partner right now"
+                                   : w.code == protocol::error_code::unavailable
+                                       ? "matchmaking is unavailable; retry later"
+                                       : "this message needs a join first";
+                return make_frame(protocol::encode_error(w.code, text, protocol::name(w.ref)));
+            }
+        },
+        a.what);
+}
+
+void hub::deliver(actions batch) {
+    // The store calls this on its executor, which for the memory store is
+    // strand_ already; other stores post here first.
+    asio::dispatch(strand_, [this, batch = std::move(batch)] {
+        for (const auto& a : batch) {
+            auto it = links_.find(a.to);
+            if (it == links_.end()) continue;
+            auto link = it->second.lock();
+            if (!link) continue;
+            auto type = static_cast<server_type>(a.what.index() + 2);
+            if (type == server_type::error) metrics::add(metrics_.errors[static_cast<std::size_t>(std::get<out::error>(a.what).code)]);
+            link->send(type, encode(a));
+        }
+    });
+}
+
+void hub::start() {
+    asio::post(strand_, [this] { broadcast_online(); });
+}
+
+void hub::broadcast_online() {
+    if (stopping_) return;
+    auto count = store_.online();
+    if (count != last_online_) {
+        last_online_ = count;
+        auto f = make_frame(protocol::encode_online(count));
+        for (auto& [id, weak] : links_)
+            if (auto link = weak.lock()) link->send(server_type::online, f);
+    }
+    online_timer_.expires_after(settings_.online_interval);
+    online_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) broadcast_online();
+    });
+}
+
+void hub::shutdown() {
+    asio::post(strand_, [this] {
+        stopping_ = true;
+        online_timer_.cancel();
+        for (auto& [id, weak] : links_)
+            if (auto link = weak.lock()) link->close(close_reason::going_away);
+        store_.shutdown();
+    });
+}
+
+}  // namespace serendip

@@ -1,0 +1,50 @@
+#pragma once
+// Internal to the network layer: the Beast types shared by the HTTP and
+// WebSocket sessions. Only src/http_session.cpp, src/ws_session.cpp and
+// src/listener.cpp include this (Beast is slow to compile).
+
+#include "context.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <optional>
+
+namespace serendip::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using request = http::request<http::string_body>;
+
+// Security headers on every response (HTTP and the WebSocket upgrade).
+template <class Fields>
+void add_security_headers(Fields& f) {
+    f.set("Content-Security-Policy",
+          "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+          "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; "
+          "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+          "form-action 'none'");
+    f.set("X-Content-Type-Options", "nosniff");
+    f.set("Referrer-Policy", "no-referrer");
+    f.set("Permissions-Policy", "camera=(self), microphone=(self)");
+    f.set("Cross-Origin-Opener-Policy", "same-origin");
+    f.set("X-Frame-Options", "DENY");
+}
+
+// Takes over an upgraded connection (request already read and checked).
+template <class Stream>
+void start_websocket(Stream&& stream, request&& req, std::string resume_token, context& ctx);
+
+template <class Stream>
+void start_http(Stream&& stream, beast::flat_buffer&& buffer, context& ctx);
+
+}  // namespace serendip::net

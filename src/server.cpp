@@ -1,0 +1,140 @@
+#include "serendip/server.hpp"
+
+#include "context.hpp"
+#include "listener.hpp"
+#include "serendip/hub.hpp"
+#include "serendip/memory_store.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace serendip {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<fs::path> find_web_root(const std::string& configured) {
+    if (!configured.empty()) {
+        if (fs::is_directory(configured)) return fs::path(configured);
+        throw std::runtime_error("--web-root " + configured + " is not a directory");
+    }
+    for (const char* candidate : {"web/dist", "web"})
+        if (fs::exists(fs::path(candidate) / "index.html")) return fs::path(candidate);
+    return std::nullopt;
+}
+
+std::string ice_servers_json(const config& cfg) {
+    std::vector<protocol::ice_server> servers;
+    if (!cfg.stun_urls.empty()) servers.push_back({cfg.stun_urls, {}, {}});
+    return protocol::encode_ice_servers(servers);
+}
+
+matchmaker_settings rules_from(const config& cfg) {
+    matchmaker_settings s;
+    s.fallback_after = cfg.fallback_after;
+    s.pair_timeout = cfg.pair_timeout;
+    s.resume_window = cfg.resume_window;
+    return s;
+}
+
+}  // namespace
+
+struct server::impl {
+    config cfg;
+    asio::io_context ioc;
+    metrics stats;
+    asio::strand<asio::io_context::executor_type> hub_strand{asio::make_strand(ioc)};
+    memory_store store{hub_strand, rules_from(cfg)};
+    hub matchmaking{hub_strand, store, hub_settings{{cfg.max_message_bytes, cfg.rate_per_sec, cfg.burst}, ice_servers_json(cfg), cfg.online_interval}, stats};
+    net::context ctx{cfg, stats, matchmaking, {}, {}};
+    std::shared_ptr<net::listener> acceptor;
+    asio::steady_timer drain_timer{hub_strand};
+    std::optional<asio::signal_set> signals;
+    bool stopping = false;
+
+    explicit impl(config c) : cfg(std::move(c)) {}
+
+    void poll_drain(std::chrono::steady_clock::time_point deadline) {
+        if (ctx.stats.connections_open.load() <= 0 || std::chrono::steady_clock::now() >= deadline) {
+            spdlog::info("drained ({} connections left)", ctx.stats.connections_open.load());
+            ioc.stop();
+            return;
+        }
+        drain_timer.expires_after(std::chrono::milliseconds(20));
+        drain_timer.async_wait([this, deadline](boost::system::error_code) { poll_drain(deadline); });
+    }
+};
+
+server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+server::~server() = default;
+
+metrics& server::stats() { return impl_->stats; }
+
+std::uint16_t server::start() {
+    auto& i = *impl_;
+    if (auto root = find_web_root(i.cfg.web_root)) i.ctx.files.emplace(*root);
+    else spdlog::warn("no web root found: only /ws, /healthz, /readyz and /metrics are served");
+    if (!i.cfg.tls_cert.empty()) {
+        i.ctx.tls.emplace(asio::ssl::context::tls_server);
+        auto& tls = *i.ctx.tls;
+        tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                        asio::ssl::context::single_dh_use);
+        tls.use_certificate_chain_file(i.cfg.tls_cert);
+        tls.use_private_key_file(i.cfg.tls_key, asio::ssl::context::pem);
+    }
+    auto address = asio::ip::make_address(i.cfg.listen_address);
+    i.acceptor = std::make_shared<net::listener>(i.ioc, i.ctx, asio::ip::tcp::endpoint{address, i.cfg.port});
+    i.acceptor->run();
+    i.matchmaking.start();
+    auto port = i.acceptor->port();
+    spdlog::info("listening on {}:{} ({}, store {}, {} threads)", i.cfg.listen_address, port,
+                 i.ctx.tls ? "https" : "http", i.cfg.store, i.cfg.resolved_threads());
+    if (!i.cfg.port_file.empty()) {
+        std::ofstream(i.cfg.port_file + ".tmp") << port << '\n';
+        fs::rename(i.cfg.port_file + ".tmp", i.cfg.port_file);
+    }
+    return port;
+}
+
+void server::run() {
+    auto& i = *impl_;
+    std::vector<std::thread> threads;
+    for (unsigned n = 1; n < i.cfg.resolved_threads(); ++n) threads.emplace_back([&] { i.ioc.run(); });
+    i.ioc.run();
+    for (auto& t : threads) t.join();
+}
+
+void server::stop() {
+    auto& i = *impl_;
+    asio::post(i.hub_strand, [&i] {
+        if (i.stopping) return;
+        i.stopping = true;
+        spdlog::info("draining");
+        i.ctx.draining = true;
+        if (i.signals) i.signals->cancel();
+        if (i.acceptor) i.acceptor->stop();
+        i.matchmaking.shutdown();
+        i.poll_drain(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    });
+}
+
+void server::handle_signals() {
+    auto& i = *impl_;
+    i.signals.emplace(i.ioc, SIGINT, SIGTERM);
+    i.signals->async_wait([this](boost::system::error_code ec, int) {
+        if (!ec) stop();
+    });
+}
+
+}  // namespace serendip

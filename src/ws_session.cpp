@@ -1,0 +1,337 @@
+// One WebSocket connection: exactly one read and at most one write
+// outstanding, a bounded write queue, pings and the idle timeout, the
+// per-connection rate limits, and the translation of decoded messages into
+// store commands. Runs on the connection's own strand.
+
+#include "net.hpp"
+
+#include "serendip/protocol.hpp"
+#include "serendip/rate_limiter.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+
+namespace serendip::net {
+
+namespace websocket = beast::websocket;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+websocket::close_reason close_frame_for(close_reason why) {
+    switch (why) {
+    case close_reason::going_away: return {websocket::close_code::going_away, "going away"};
+    case close_reason::binary: return {websocket::close_code::unknown_data, "text frames only"};
+    case close_reason::rate_limited: return {websocket::close_code::policy_error, "rate limit exceeded"};
+    case close_reason::idle_timeout: return {websocket::close_code::going_away, "idle timeout"};
+    case close_reason::slow_reader: return {websocket::close_code::policy_error, "send queue overflow"};
+    case close_reason::too_large: return {websocket::close_code::too_big, "message too large"};
+    case close_reason::replaced: {
+        websocket::close_reason r;
+        r.code = 4000;  // private-use range: resumed on a newer connection
+        r.reason = "resumed on another connection";
+        return r;
+    }
+    default: return {websocket::close_code::normal};
+    }
+}
+
+template <class Stream>
+class ws_session final : public client_link, public std::enable_shared_from_this<ws_session<Stream>> {
+public:
+    ws_session(Stream&& stream, context& ctx)
+        : ws_(std::move(stream)),
+          ctx_(ctx),
+          timer_(ws_.get_executor()),
+          limiter_(ctx.cfg.rate_per_sec, ctx.cfg.burst, ctx.cfg.rate_limit_close_after, clock::now()),
+          queue_limiter_(ctx.cfg.join_rate_per_sec, ctx.cfg.join_rate_per_sec, clock::now()) {}
+
+    void run(request req, std::string resume_token) {
+        resume_token_ = std::move(resume_token);
+        beast::get_lowest_layer(ws_).expires_never();
+        websocket::stream_base::timeout t{};
+        t.handshake_timeout = std::chrono::seconds(10);  // also bounds the closing handshake
+        t.idle_timeout = websocket::stream_base::none();  // our own pings, see arm_timer
+        t.keep_alive_pings = false;
+        ws_.set_option(t);
+        ws_.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& res) { add_security_headers(res); }));
+        ws_.read_message_max(ctx_.cfg.max_message_bytes);
+        ws_.auto_fragment(false);
+        // The server never masks, so Beast's write buffer only matters for
+        // fragmenting; keep it small, it is allocated per connection.
+        ws_.write_buffer_bytes(512);
+        ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_heard_ = clock::now(); });
+        ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, this->shared_from_this()));
+    }
+
+    void send(server_type type, frame f) override {
+        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), type, f = std::move(f)]() mutable {
+            self->enqueue(type, std::move(f));
+        });
+    }
+
+    void close(close_reason why) override {
+        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), why] { self->start_close(why); });
+    }
+
+private:
+    void on_accept(beast::error_code ec) {
+        if (ec) return;  // not a WebSocket after all; nothing was counted yet
+        accepted_ = true;
+        last_heard_ = last_ping_ = clock::now();
+        metrics::add(ctx_.stats.connections_total);
+        ctx_.stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+        ctx_.matchmaking.open(this->weak_from_this(), resume_token_,
+                              [self = this->shared_from_this()](hub::opened o) mutable {
+                                  asio::post(self->ws_.get_executor(), [self, o = std::move(o)]() mutable {
+                                      self->on_opened(std::move(o));
+                                  });
+                              });
+        arm_timer();
+        do_read();
+    }
+
+    void on_opened(hub::opened o) {
+        id_ = std::move(o.id);
+        if (finished_) {
+            ctx_.matchmaking.closed(id_, this);
+            return;
+        }
+        spdlog::info("open session={} resumed={}", id_, !resume_token_.empty());
+        resume_token_.clear();
+        for (auto& [type, f] : o.frames) enqueue(type, std::move(f));
+        // Messages that raced ahead of the welcome.
+        auto early = std::move(early_);
+        for (auto& text : early) handle(text);
+    }
+
+    void do_read() {
+        ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec) return finish(ec);
+        last_heard_ = clock::now();
+        if (!ws_.got_text()) {
+            buffer_.consume(buffer_.size());
+            start_close(close_reason::binary);
+            return do_read();  // keep reading: the closing handshake needs it
+        }
+        if (!closing_) {
+            std::string text = beast::buffers_to_string(buffer_.data());
+            if (id_.empty()) {
+                if (early_.size() < 64) early_.push_back(std::move(text));
+            } else {
+                handle(text);
+            }
+        }
+        buffer_.consume(buffer_.size());
+        // Idle connections keep no read buffer: memory per connection matters.
+        if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+        do_read();
+    }
+
+    void reply_error(protocol::error_code code, std::string_view message, std::string_view ref = {}) {
+        metrics::add(ctx_.stats.errors[static_cast<std::size_t>(code)]);
+        enqueue(server_type::error, make_frame(protocol::encode_error(code, message, ref)));
+    }
+
+    void handle(const std::string& text) {
+        auto now = clock::now();
+        switch (limiter_.on_message(now)) {
+        case message_limiter::verdict::accept: break;
+        case message_limiter::verdict::refuse:
+            if (limiter_.should_report(now)) reply_error(protocol::error_code::rate_limited, "slow down");
+            return;
+        case message_limiter::verdict::refuse_and_close:
+            reply_error(protocol::error_code::rate_limited, "slow down");
+            return start_close(close_reason::rate_limited);
+        }
+
+        auto decoded = protocol::decode(text);
+        if (auto* e = std::get_if<protocol::decode_error>(&decoded)) {
+            metrics::add(ctx_.stats.messages_in[static_cast<std::size_t>(protocol::client_type::unknown)]);
+            return reply_error(e->code, e->message, e->ref);
+        }
+        auto& msg = std::get<protocol::message>(decoded);
+        auto type = protocol::type_of(msg);
+        metrics::add(ctx_.stats.messages_in[static_cast<std::size_t>(type)]);
+        store& rules = ctx_.matchmaking.rules();
+
+        if (type == protocol::client_type::join || type == protocol::client_type::next) {
+            if (!queue_limiter_.try_take(now))
+                return reply_error(protocol::error_code::rate_limited, "at most 3 join/next a second",
+                                   protocol::name(type));
+            if (ctx_.cfg.require_face && !(face_seen_ && now - *face_seen_ <= ctx_.cfg.face_window))
+                return reply_error(protocol::error_code::face_required, "show your face to the camera to start",
+                                   protocol::name(type));
+        }
+        std::visit(
+            [&](auto& m) {
+                using T = std::decay_t<decltype(m)>;
+                if constexpr (std::is_same_v<T, protocol::join>) {
+                    relay_only_ = m.relay_only;
+                    rules.join(id_, std::move(m));
+                } else if constexpr (std::is_same_v<T, protocol::signal>) {
+                    rules.signal(id_, std::move(m.data));
+                } else if constexpr (std::is_same_v<T, protocol::next>) {
+                    rules.next(id_);
+                } else if constexpr (std::is_same_v<T, protocol::leave>) {
+                    rules.leave(id_);
+                } else if constexpr (std::is_same_v<T, protocol::report>) {
+                    rules.report(id_, m.reason);
+                } else if constexpr (std::is_same_v<T, protocol::face>) {
+                    // A later "no face" withdraws an earlier "face".
+                    face_seen_ = m.present ? std::optional(now) : std::nullopt;
+                }
+            },
+            msg);
+    }
+
+    void enqueue(server_type type, frame f) {
+        if (closing_ || finished_) return;
+        if (queued_bytes_ + f->size() > ctx_.cfg.send_queue_bytes) {
+            metrics::add(ctx_.stats.send_queue_overflows);
+            queue_.clear();
+            queued_bytes_ = 0;
+            return start_close(close_reason::slow_reader);
+        }
+        metrics::add(ctx_.stats.messages_out[static_cast<std::size_t>(type)]);
+        queued_bytes_ += f->size();
+        queue_.push_back(std::move(f));
+        if (!writing_) do_write();
+    }
+
+    void do_write() {
+        writing_ = true;
+        // The frame in flight is held apart from the queue, which a slow-reader
+        // close may clear while the write is still running.
+        in_flight_ = std::move(queue_.front());
+        queue_.pop_front();
+        queued_bytes_ -= in_flight_->size();
+        ws_.text(true);
+        ws_.async_write(asio::buffer(*in_flight_),
+                        beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        writing_ = false;
+        in_flight_.reset();
+        if (ec) {
+            queue_.clear();
+            queued_bytes_ = 0;
+            return hard_close();
+        }
+        if (!queue_.empty()) return do_write();
+        if (close_pending_) send_close();
+    }
+
+    // Graceful close: flush what is queued (unless the reader is too slow),
+    // send the close frame, and cut the socket if the peer does not answer.
+    void start_close(close_reason why) {
+        if (closing_ || finished_) return;
+        closing_ = true;
+        why_ = why;
+        close_pending_ = true;
+        if (!writing_) send_close();
+        timer_.expires_after(std::chrono::seconds(5));
+        timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (!ec) self->hard_close();
+        });
+    }
+
+    void send_close() {
+        close_pending_ = false;
+        ws_.async_close(close_frame_for(why_), [self = this->shared_from_this()](beast::error_code) {});
+    }
+
+    void hard_close() {
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
+    // Pings every ping_interval; a connection silent for idle_timeout is closed.
+    void arm_timer() {
+        if (closing_ || finished_) return;
+        auto due = std::min(last_ping_ + ctx_.cfg.ping_interval, last_heard_ + ctx_.cfg.idle_timeout);
+        timer_.expires_at(due);
+        timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (!ec) self->on_timer();
+        });
+    }
+
+    void on_timer() {
+        if (closing_ || finished_) return;
+        auto now = clock::now();
+        if (now - last_heard_ >= ctx_.cfg.idle_timeout) return start_close(close_reason::idle_timeout);
+        if (now - last_ping_ >= ctx_.cfg.ping_interval && !pinging_) {
+            last_ping_ = now;
+            pinging_ = true;
+            ws_.async_ping({}, [self = this->shared_from_this()](beast::error_code) { self->pinging_ = false; });
+        }
+        arm_timer();
+    }
+
+    void finish(beast::error_code ec) {
+        if (finished_) return;
+        finished_ = true;
+        timer_.cancel();
+        hard_close();
+        if (!accepted_) return;
+        if (!closing_) {
+            if (ec == websocket::error::message_too_big) why_ = close_reason::too_large;
+            else if (ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset)
+                why_ = close_reason::client;
+            else why_ = close_reason::bad_frame;
+            if (ec == websocket::error::message_too_big)
+                metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
+        }
+        metrics::add(ctx_.stats.closes[static_cast<std::size_t>(why_)]);
+        ctx_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+        if (!id_.empty()) {
+            spdlog::info("close session={} reason={}", id_, name(why_));
+            ctx_.matchmaking.closed(id_, this);
+        }
+    }
+
+    websocket::stream<Stream> ws_;
+    context& ctx_;
+    beast::flat_buffer buffer_;
+    asio::steady_timer timer_;
+    std::deque<frame> queue_;
+    frame in_flight_;
+    std::size_t queued_bytes_ = 0;
+    std::vector<std::string> early_;
+    message_limiter limiter_;
+    token_bucket queue_limiter_;
+    std::optional<clock::time_point> face_seen_;
+    clock::time_point last_heard_{}, last_ping_{};
+    session_id id_;
+    std::string resume_token_;
+    close_reason why_ = close_reason::client;
+    bool accepted_ = false, writing_ = false, pinging_ = false;
+    bool closing_ = false, close_pending_ = false, finished_ = false;
+    bool relay_only_ = false;
+};
+
+}  // namespace
+
+template <class Stream>
+void start_websocket(Stream&& stream, request&& req, std::string resume_token, context& ctx) {
+    std::make_shared<ws_session<Stream>>(std::move(stream), ctx)->run(std::move(req), std::move(resume_token));
+}
+
+template void start_websocket<plain_stream>(plain_stream&&, request&&, std::string, context&);
+template void start_websocket<tls_stream>(tls_stream&&, request&&, std::string, context&);
+
+}  // namespace serendip::net

@@ -1,0 +1,643 @@
+// The App: wires the state machine to the world. It feeds events from the
+// signaling socket, the peer connection, the camera, the face detector and
+// the page into reduce(), carries out the effects reduce() asks for, and
+// re-renders. Each collaborator lives in its own module and knows nothing of
+// the others.
+
+import { ChatChannel } from './chat';
+import { FaceDetector } from './face/detector';
+import { FaceReporter, SafeViewGate } from './face/presence';
+import { LocalMedia, type Facing } from './media';
+import { createdPeerCount, livePeerCount, PeerSession } from './peer';
+import { hasTurn, REPORT_REASONS, type IceServer, type Mode, type ReportReason, type ServerMessage } from './protocol';
+import { loadSettings, RULES_VERSION, saveSettings, type Settings } from './settings';
+import { SignalingSocket, signalingUrl } from './signaling';
+import { initialState, reduce, type Effect, type Event, type MediaError, type State, type TimerName } from './state';
+import { ChatLog } from './ui/chatlog';
+import { ChipInput } from './ui/chips';
+import { byId, setText } from './ui/dom';
+import { statusText } from './ui/status';
+import { View, type FaceIndicator } from './ui/view';
+
+const TICK_MS = 250;
+
+export class App {
+  private st: State;
+  private readonly settings: Settings;
+  private readonly view = new View();
+  private readonly socket: SignalingSocket;
+  private readonly media = new LocalMedia();
+  private readonly detector: FaceDetector;
+  private readonly reporter = new FaceReporter();
+  private readonly safeView: SafeViewGate;
+  private readonly chatLog = new ChatLog(byId<HTMLOListElement>('chat-log'));
+  private readonly chips: ChipInput;
+  private peer: PeerSession | null = null;
+  private chat: ChatChannel | null = null;
+  private chatOpen = false;
+  private faceState: FaceIndicator = 'off';
+  private detectorReady = false;
+  private revealed = false;
+  private canFlip = false;
+  private welcomeIce: IceServer[] = [];
+  private mediaToken = 0;
+  private readonly timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
+  private lastBlurred = true;
+  private socketStarted = false;
+  readonly cspViolations: string[] = [];
+
+  constructor() {
+    this.settings = loadSettings();
+    this.st = initialState(this.settings.gateAccepted >= RULES_VERSION, {
+      mode: this.settings.mode,
+      interests: this.settings.interests,
+      relayOnly: this.settings.hideIp,
+      fallback: this.settings.fallback,
+    });
+    this.safeView = new SafeViewGate(this.settings.safeView);
+    this.socket = new SignalingSocket(
+      {
+        welcome: (msg, resumed) => this.onWelcome(msg, resumed),
+        message: (msg) => this.onServer(msg),
+        down: () => this.dispatch({ type: 'socket-down' }),
+      },
+      { url: signalingUrl(location) },
+    );
+    this.detector = new FaceDetector({
+      status: (s) => {
+        this.detectorReady = s.state === 'ready';
+        this.faceState = s.state === 'loading' ? 'loading' : s.state === 'unavailable' ? 'unavailable' : this.reporter.isPresent ? 'yes' : 'no';
+        if (s.state === 'ready') console.info(`[face] ${s.backend} backend in the ${s.where === 'worker' ? 'worker' : 'page'}, ready in ${Math.round(s.loadMs)} ms`);
+        this.render();
+      },
+      result: (source, found) => this.onFace(source, found),
+    });
+    this.chips = new ChipInput(
+      byId<HTMLUListElement>('chip-list'),
+      byId<HTMLInputElement>('interest-input'),
+      byId('interest-help'),
+      (values) => {
+        this.settings.interests = values;
+        saveSettings(this.settings);
+        this.dispatch({ type: 'settings', search: { interests: values } });
+      },
+    );
+    this.chips.set(this.settings.interests);
+  }
+
+  boot(): void {
+    this.bindUi();
+    this.render();
+    if (this.st.phase !== 'gate') this.startSocket();
+    else byId<HTMLInputElement>('gate-check').focus();
+    setInterval(() => this.tick(), TICK_MS);
+    this.exposeTestHook();
+  }
+
+  // ---- state machine ----------------------------------------------------
+
+  private dispatch(ev: Event): void {
+    const { state, effects } = reduce(this.st, ev);
+    const prev = this.st;
+    this.st = state;
+    for (const e of effects) this.run(e);
+    if (prev.phase !== state.phase || prev.pair?.id !== state.pair?.id) this.onPhaseChange(prev, state);
+    this.render();
+  }
+
+  private run(e: Effect): void {
+    switch (e.type) {
+      case 'send':
+        this.socket.send(e.msg);
+        break;
+      case 'acquire-media':
+        void this.acquireMedia();
+        break;
+      case 'release-media':
+        this.releaseMedia();
+        break;
+      case 'open-peer':
+        this.openPeer(e.pair.id, e.pair.role, e.iceServers, e.relayOnly, e.mode);
+        break;
+      case 'close-peer':
+        this.closePeer();
+        break;
+      case 'start-timer': {
+        this.clearTimer(e.name);
+        this.timers.set(
+          e.name,
+          setTimeout(() => {
+            this.timers.delete(e.name);
+            this.dispatch({ type: 'timer', name: e.name });
+          }, e.ms),
+        );
+        break;
+      }
+      case 'clear-timer':
+        this.clearTimer(e.name);
+        break;
+      case 'remember-gate':
+        this.settings.gateAccepted = RULES_VERSION;
+        saveSettings(this.settings);
+        break;
+    }
+  }
+
+  private clearTimer(name: TimerName): void {
+    const t = this.timers.get(name);
+    if (t) clearTimeout(t);
+    this.timers.delete(name);
+  }
+
+  private onPhaseChange(prev: State, next: State): void {
+    if (next.phase === 'connecting' && next.pair && next.pair.id !== prev.pair?.id) {
+      this.chatLog.clear();
+      this.chatLog.add('system', 'You are now talking to a stranger. Say hi!');
+      if (next.pair.common.length) this.chatLog.add('system', `You both like: ${next.pair.common.join(', ')}`);
+    }
+    if (next.phase === 'ended') this.chatLog.add('system', 'Stranger left.');
+    if (next.phase === 'idle' && prev.phase !== 'gate' && prev.phase !== 'starting') this.chatLog.add('system', 'You stopped.');
+    if (prev.phase === 'gate' && next.phase === 'idle') {
+      this.startSocket();
+      queueMicrotask(() => this.view.startBtn.focus());
+    }
+    const active = next.phase !== 'idle' && next.phase !== 'gate';
+    document.title = active ? `${statusText(next).text} - Serendip` : 'Serendip - talk to a stranger';
+    if ((prev.phase === 'connecting' || prev.phase === 'connected') && next.phase !== 'connecting' && next.phase !== 'connected') {
+      this.closeDialog('report-dialog');
+    }
+  }
+
+  private startSocket(): void {
+    if (this.socketStarted) return;
+    this.socketStarted = true;
+    this.socket.start();
+  }
+
+  // ---- server -------------------------------------------------------------
+
+  private onWelcome(msg: Extract<ServerMessage, { type: 'welcome' }>, resumed: boolean): void {
+    this.welcomeIce = msg.iceServers;
+    if (!resumed) this.reporter.forget();
+    // Our face verdict must reach a fresh session before any join.
+    this.pushFace();
+    this.dispatch({ type: 'welcome', resumed, online: msg.online, turnAvailable: hasTurn(msg.iceServers) });
+  }
+
+  private onServer(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'online':
+        this.dispatch({ type: 'online', count: msg.count });
+        break;
+      case 'queued':
+        this.dispatch({ type: 'queued' });
+        break;
+      case 'matched':
+        this.dispatch({
+          type: 'matched',
+          role: msg.role,
+          common: msg.common,
+          iceServers: msg.iceServers.length ? msg.iceServers : this.welcomeIce,
+        });
+        break;
+      case 'signal':
+        void this.peer?.handleSignal(msg.data);
+        break;
+      case 'peer_left':
+        this.dispatch({ type: 'peer-left', reason: msg.reason });
+        break;
+      case 'error':
+        if (msg.code !== 'not_paired') console.info(`[signaling] ${msg.code}${msg.ref ? ` (${msg.ref})` : ''}: ${msg.message}`);
+        this.dispatch({ type: 'server-error', code: msg.code, ref: msg.ref });
+        break;
+      case 'banned':
+        this.socket.pauseUntil(msg.until * 1000);
+        this.dispatch({ type: 'banned', until: msg.until });
+        break;
+      case 'welcome':
+        break;
+    }
+  }
+
+  // ---- media ----------------------------------------------------------------
+
+  private async acquireMedia(): Promise<void> {
+    const token = ++this.mediaToken;
+    try {
+      await this.media.acquire({ cameraId: this.settings.cameraId || undefined, micId: this.settings.micId || undefined });
+    } catch (e) {
+      if (token !== this.mediaToken) return;
+      this.dispatch({ type: 'media-failed', error: typeof e === 'string' ? (e as MediaError) : 'other' });
+      return;
+    }
+    if (token !== this.mediaToken || this.st.phase !== 'starting') {
+      if (token === this.mediaToken) this.media.release();
+      return;
+    }
+    this.attachLocal();
+    this.detector.start();
+    this.watchLocal();
+    void this.refreshDevices();
+    this.dispatch({ type: 'media-ready' });
+  }
+
+  private releaseMedia(): void {
+    this.mediaToken++;
+    this.media.release();
+    this.view.localVideo.srcObject = null;
+    this.detector.watch('local', null);
+    this.reporter.cameraOff();
+    this.faceState = this.detectorReady ? 'no' : 'off';
+    this.pushFace();
+  }
+
+  private attachLocal(): void {
+    const v = this.view.localVideo;
+    v.srcObject = this.media.stream;
+    void v.play().catch(() => undefined);
+  }
+
+  private watchLocal(): void {
+    const on = this.media.videoTrack !== null && this.media.camEnabled;
+    this.detector.watch('local', on ? this.view.localVideo : null);
+    if (!on) {
+      this.reporter.cameraOff();
+      this.pushFace();
+    }
+  }
+
+  private async refreshDevices(): Promise<void> {
+    const { cameras, mics } = await this.media.listDevices();
+    this.canFlip = cameras.length > 1;
+    fillSelect(byId<HTMLSelectElement>('camera-select'), cameras, 'Default camera', this.settings.cameraId);
+    fillSelect(byId<HTMLSelectElement>('mic-select'), mics, 'Default microphone', this.settings.micId);
+    setText(byId('devices-help'), cameras.length || mics.length ? 'Changes apply at once, even during a call.' : 'Device names appear after you allow camera access.');
+    this.render();
+  }
+
+  private async switchCamera(choice: { cameraId?: string; facing?: Facing }): Promise<void> {
+    try {
+      const track = await this.media.switchCamera(choice);
+      if (!track) return;
+      await this.peer?.replaceTrack('video', track);
+      this.attachLocal();
+      this.watchLocal();
+      this.render();
+    } catch (e) {
+      console.warn('[media] camera switch failed', e);
+    }
+  }
+
+  private async switchMic(micId: string): Promise<void> {
+    try {
+      const track = await this.media.switchMic(micId);
+      if (track) await this.peer?.replaceTrack('audio', track);
+    } catch (e) {
+      console.warn('[media] microphone switch failed', e);
+    }
+  }
+
+  // ---- peer -------------------------------------------------------------------
+
+  private openPeer(pairId: number, role: 'offerer' | 'answerer', iceServers: IceServer[], relayOnly: boolean, mode: Mode): void {
+    this.closePeer();
+    this.safeView.reset();
+    this.revealed = false;
+    const tracks = mode === 'video' ? this.media.tracks : [];
+    this.peer = new PeerSession(
+      { role, iceServers, relayOnly, tracks, stream: mode === 'video' ? this.media.stream : null },
+      {
+        signal: (data) => this.socket.send({ type: 'signal', data }),
+        connected: () => this.dispatch({ type: 'peer-connected', pairId }),
+        failed: () => this.dispatch({ type: 'peer-failed', pairId }),
+        remoteStream: (stream) => {
+          const v = this.view.remoteVideo;
+          if (v.srcObject !== stream) v.srcObject = stream;
+          void v.play().catch(() => undefined);
+          this.watchRemote();
+        },
+        channel: (dc) => {
+          this.chat = new ChatChannel(dc, {
+            open: () => {
+              this.chatOpen = true;
+              this.render();
+            },
+            message: (text) => this.chatLog.add('stranger', text),
+            typing: (on) => setText(byId('typing'), on ? 'Stranger is typing...' : ''),
+          });
+        },
+      },
+    );
+  }
+
+  private closePeer(): void {
+    this.chat?.close();
+    this.chat = null;
+    this.chatOpen = false;
+    this.peer?.close();
+    this.peer = null;
+    this.socket.clearHeld();
+    const v = this.view.remoteVideo;
+    v.pause();
+    v.srcObject = null;
+    this.detector.watch('remote', null);
+    setText(byId('typing'), '');
+  }
+
+  private watchRemote(): void {
+    const on = this.peer !== null && this.st.search.mode === 'video' && this.safeView.isEnabled && !this.revealed && this.view.remoteVideo.srcObject !== null;
+    this.detector.watch('remote', on ? this.view.remoteVideo : null);
+    if (on) this.detector.start();
+  }
+
+  // ---- face -------------------------------------------------------------------
+
+  private onFace(source: 'local' | 'remote', found: boolean): void {
+    const now = performance.now();
+    if (source === 'local') {
+      this.reporter.detection(found, now);
+      this.pushFace();
+    } else {
+      this.safeView.detection(found, now);
+    }
+    this.render();
+  }
+
+  /** Sends our face verdict when it is due (changed, or the 4 s heartbeat). */
+  private pushFace(): void {
+    const was = this.st.facePresent;
+    if (this.socket.ready) {
+      const v = this.reporter.due(performance.now());
+      if (v !== null) this.socket.send({ type: 'face', present: v });
+    }
+    const now = this.reporter.isPresent;
+    if (this.detectorReady && this.media.videoTrack && this.media.camEnabled) this.faceState = now ? 'yes' : 'no';
+    if (now !== was) this.dispatch({ type: 'face', present: now });
+  }
+
+  private tick(): void {
+    this.pushFace();
+    const blurred = this.safeView.blurred(performance.now());
+    if (blurred !== this.lastBlurred) {
+      this.lastBlurred = blurred;
+      this.render();
+    }
+  }
+
+  // ---- rendering ------------------------------------------------------------
+
+  private render(): void {
+    this.view.render({
+      st: this.st,
+      micOn: this.media.micEnabled,
+      camOn: this.media.camEnabled,
+      hasVideo: this.media.videoTrack !== null,
+      mirrored: this.media.mirrored,
+      face: this.media.videoTrack ? this.faceState : 'off',
+      blurred: this.safeView.blurred(performance.now()),
+      revealed: this.revealed,
+      chatOpen: this.chatOpen,
+      canFlip: this.canFlip && this.media.videoTrack !== null,
+      hideIp: this.settings.hideIp,
+      safeView: this.settings.safeView,
+    });
+  }
+
+  // ---- page events ------------------------------------------------------------
+
+  private bindUi(): void {
+    const v = this.view;
+
+    byId<HTMLFormElement>('gate-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const check = byId<HTMLInputElement>('gate-check');
+      const err = byId('gate-error');
+      if (!check.checked) {
+        err.hidden = false;
+        check.setAttribute('aria-invalid', 'true');
+        check.focus();
+        return;
+      }
+      err.hidden = true;
+      check.removeAttribute('aria-invalid');
+      this.dispatch({ type: 'gate-accepted' });
+    });
+
+    for (const r of v.modeInputs) {
+      r.addEventListener('change', () => {
+        if (!r.checked) return;
+        const mode = r.value === 'text' ? 'text' : 'video';
+        this.settings.mode = mode;
+        saveSettings(this.settings);
+        this.dispatch({ type: 'settings', search: { mode } });
+      });
+    }
+
+    v.startBtn.addEventListener('click', () => this.start(this.st.search.mode));
+    byId('retry-media-btn').addEventListener('click', () => this.start('video'));
+    byId('text-only-btn').addEventListener('click', () => {
+      this.settings.mode = 'text';
+      saveSettings(this.settings);
+      this.start('text');
+    });
+    v.nextBtn.addEventListener('click', () => this.next());
+    v.stopBtn.addEventListener('click', () => this.dispatch({ type: 'stop' }));
+    v.reportBtn.addEventListener('click', () => this.openReport());
+
+    v.micBtn.addEventListener('click', () => {
+      this.media.setMic(!this.media.micEnabled);
+      this.render();
+    });
+    v.camBtn.addEventListener('click', () => {
+      this.media.setCam(!this.media.camEnabled);
+      this.watchLocal();
+      this.render();
+    });
+    v.flipBtn.addEventListener('click', () => {
+      this.settings.cameraId = '';
+      saveSettings(this.settings);
+      void this.switchCamera({ facing: this.media.facing === 'user' ? 'environment' : 'user' });
+    });
+    byId('reveal-btn').addEventListener('click', () => {
+      this.revealed = true;
+      this.watchRemote();
+      this.render();
+    });
+
+    // Chat.
+    const input = v.chatInput;
+    byId<HTMLFormElement>('chat-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const sent = this.chat?.send(input.value) ?? null;
+      if (sent !== null) {
+        this.chatLog.add('me', sent);
+        input.value = '';
+      }
+    });
+    input.addEventListener('input', () => this.chat?.setTyping(input.value.trim() !== ''));
+
+    // Esc is Next, unless a dialog is open (Esc closes it) or text is being composed.
+    document.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Escape' || ev.isComposing || ev.repeat) return;
+      if (document.querySelector('dialog[open]')) return;
+      if (this.st.phase === 'connecting' || this.st.phase === 'connected' || this.st.phase === 'ended') {
+        ev.preventDefault();
+        this.next();
+      }
+    });
+
+    this.bindReportDialog();
+    this.bindSettingsDialog();
+
+    window.addEventListener('online', () => this.socket.kick());
+    window.addEventListener('pagehide', () => {
+      // Tell the server now, so the stranger is not left waiting for a resume.
+      if (this.st.serverPaired || this.st.phase === 'searching') this.socket.send({ type: 'leave' });
+      this.closePeer();
+    });
+    document.addEventListener('securitypolicyviolation', (ev) => {
+      this.cspViolations.push(`${ev.violatedDirective} ${ev.blockedURI}`);
+    });
+  }
+
+  private start(mode: Mode): void {
+    this.startSocket();
+    this.dispatch({ type: 'settings', search: { mode, interests: this.chips.value, relayOnly: this.settings.hideIp, fallback: this.st.search.fallback } });
+    this.dispatch({ type: 'start', mode });
+  }
+
+  private next(): void {
+    if (this.view.nextBtn.getAttribute('aria-disabled') === 'true') return;
+    this.dispatch({ type: 'next' });
+  }
+
+  private openReport(): void {
+    if (this.st.phase !== 'connecting' && this.st.phase !== 'connected') return;
+    const dlg = byId<HTMLDialogElement>('report-dialog');
+    const form = byId<HTMLFormElement>('report-form');
+    form.reset();
+    byId('report-error').hidden = true;
+    dlg.showModal();
+    form.querySelector<HTMLInputElement>('input[name="reason"]')?.focus();
+  }
+
+  private bindReportDialog(): void {
+    const dlg = byId<HTMLDialogElement>('report-dialog');
+    const form = byId<HTMLFormElement>('report-form');
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const reason = new FormData(form).get('reason');
+      if (typeof reason !== 'string' || !REPORT_REASONS.includes(reason as ReportReason)) {
+        byId('report-error').hidden = false;
+        form.querySelector<HTMLInputElement>('input[name="reason"]')?.focus();
+        return;
+      }
+      dlg.close();
+      this.dispatch({ type: 'report', reason: reason as ReportReason });
+      this.view.nextBtn.focus();
+    });
+    byId('report-cancel').addEventListener('click', () => dlg.close());
+    dlg.addEventListener('close', () => {
+      if (!this.view.nextBtn.hidden) this.view.nextBtn.focus();
+    });
+  }
+
+  private bindSettingsDialog(): void {
+    const dlg = byId<HTMLDialogElement>('settings-dialog');
+    const safe = byId<HTMLInputElement>('safeview-toggle');
+    const hide = byId<HTMLInputElement>('hideip-toggle');
+    const fallback = byId<HTMLInputElement>('fallback-toggle');
+    const cam = byId<HTMLSelectElement>('camera-select');
+    const mic = byId<HTMLSelectElement>('mic-select');
+    const settingsBtn = byId('settings-btn');
+    settingsBtn.addEventListener('click', () => {
+      safe.checked = this.settings.safeView;
+      fallback.checked = this.st.search.fallback;
+      this.render();
+      dlg.showModal();
+    });
+    byId('settings-close').addEventListener('click', () => dlg.close());
+    dlg.addEventListener('close', () => settingsBtn.focus());
+    // A click on the backdrop (outside the card) closes it too.
+    dlg.addEventListener('click', (ev) => {
+      if (ev.target === dlg) dlg.close();
+    });
+    safe.addEventListener('change', () => {
+      this.settings.safeView = safe.checked;
+      this.safeView.setEnabled(safe.checked);
+      saveSettings(this.settings);
+      this.watchRemote();
+      this.render();
+    });
+    hide.addEventListener('change', () => {
+      this.settings.hideIp = hide.checked;
+      saveSettings(this.settings);
+      this.dispatch({ type: 'settings', search: { relayOnly: hide.checked } });
+    });
+    fallback.addEventListener('change', () => {
+      this.settings.fallback = fallback.checked;
+      saveSettings(this.settings);
+      this.dispatch({ type: 'settings', search: { fallback: fallback.checked } });
+    });
+    cam.addEventListener('change', () => {
+      this.settings.cameraId = cam.value;
+      saveSettings(this.settings);
+      if (this.media.stream) void this.switchCamera({ cameraId: cam.value || undefined });
+    });
+    mic.addEventListener('change', () => {
+      this.settings.micId = mic.value;
+      saveSettings(this.settings);
+      if (this.media.stream && mic.value) void this.switchMic(mic.value);
+    });
+  }
+
+  private closeDialog(id: string): void {
+    const d = document.getElementById(id) as HTMLDialogElement | null;
+    if (d?.open) d.close();
+  }
+
+  // ---- test hook --------------------------------------------------------------
+
+  /** A small read-mostly window for the browser tests. Holds nothing secret. */
+  private exposeTestHook(): void {
+    const app = this;
+    (window as unknown as { __serendip: unknown }).__serendip = {
+      get livePeers() {
+        return livePeerCount();
+      },
+      get createdPeers() {
+        return createdPeerCount();
+      },
+      get phase() {
+        return app.st.phase;
+      },
+      get state() {
+        return { ...app.st };
+      },
+      get facePresent() {
+        return app.reporter.isPresent;
+      },
+      get remoteBlurred() {
+        return app.view.remoteVideo.classList.contains('blurred');
+      },
+      get face() {
+        return { ...app.detector.stats, detections: { ...app.detector.stats.detections } };
+      },
+      get liveLocalTracks() {
+        return app.media.tracks.filter((t) => t.readyState === 'live').length;
+      },
+      get cspViolations() {
+        return [...app.cspViolations];
+      },
+      inboundVideo: () => app.peer?.getInboundVideoStats() ?? Promise.resolve(null),
+      dropSocket: () => app.socket.simulateDrop(),
+    };
+  }
+}
+
+function fillSelect(sel: HTMLSelectElement, devices: MediaDeviceInfo[], fallback: string, chosen: string): void {
+  const opts = [new Option(fallback, '')];
+  devices.forEach((d, i) => opts.push(new Option(d.label || `${fallback.replace('Default ', '')} ${i + 1}`, d.deviceId)));
+  sel.replaceChildren(...opts);
+  sel.value = devices.some((d) => d.deviceId === chosen) ? chosen : '';
+}

@@ -1,0 +1,78 @@
+// The face detector itself: @vladmandic/face-api's TinyFaceDetector on the
+// tfjs WASM backend (the tfjs that face-api bundles, 4.22.0). Works in a
+// worker (no DOM needed: the weights are fetched and decoded here, and input
+// is plain ImageData) and, as a fallback, on the main thread.
+
+import * as faceapi from '@vladmandic/face-api';
+import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import manifest from '@vladmandic/face-api/model/tiny_face_detector_model-weights_manifest.json';
+import modelUrl from '@vladmandic/face-api/model/tiny_face_detector_model.bin?url';
+
+/** The parts of the bundled tfjs that face-api's typings do not declare. */
+interface TfRuntime {
+  setWasmPaths(paths: Record<string, string>, usePlatformFetch?: boolean): void;
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+  getBackend(): string;
+  env(): { set(flag: string, value: unknown): void };
+  io: { decodeWeights(buf: ArrayBuffer, specs: unknown): faceapi.tf.NamedTensorMap };
+  browser: { fromPixels(px: ImageData, channels?: number): faceapi.tf.Tensor3D };
+}
+
+const tf = faceapi.tf as unknown as TfRuntime;
+
+/** Input size of the detector network (a multiple of 32; smaller is faster). */
+export const INPUT_SIZE = 224;
+export const SCORE_THRESHOLD = 0.5;
+
+export interface Detection {
+  found: boolean;
+  score: number;
+}
+
+let loading: Promise<string> | null = null;
+
+/** Loads the backend and the model once. Resolves to the backend's name. */
+export function loadEngine(): Promise<string> {
+  if (!loading) loading = load();
+  return loading;
+}
+
+async function load(): Promise<string> {
+  // Our own files (copied into dist by Vite), never a CDN. The threaded build
+  // needs cross-origin isolation, which we do not have; disable it outright.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  tf.setWasmPaths({
+    'tfjs-backend-wasm.wasm': new URL(wasmUrl, self.location.href).href,
+    'tfjs-backend-wasm-simd.wasm': new URL(wasmSimdUrl, self.location.href).href,
+    'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmSimdUrl, self.location.href).href,
+  });
+  const ok = await tf.setBackend('wasm');
+  if (!ok) throw new Error('the tfjs WASM backend could not start');
+  await tf.ready();
+  const res = await fetch(new URL(modelUrl, self.location.href).href);
+  if (!res.ok) throw new Error(`model fetch failed: ${res.status}`);
+  const buf = await res.arrayBuffer();
+  const specs = (manifest as Array<{ weights: unknown }>)[0].weights;
+  const weights = tf.io.decodeWeights(buf, specs);
+  faceapi.nets.tinyFaceDetector.loadFromWeightMap(weights);
+  // Warm up so the first real frame is not slow.
+  await detect(new ImageData(64, 48));
+  return tf.getBackend();
+}
+
+const options = new faceapi.TinyFaceDetectorOptions({ inputSize: INPUT_SIZE, scoreThreshold: SCORE_THRESHOLD });
+
+/** Runs one detection; `found` when at least one face scores above the threshold. */
+export async function detect(img: ImageData): Promise<Detection> {
+  const input = tf.browser.fromPixels(img, 3);
+  try {
+    const faces = await faceapi.nets.tinyFaceDetector.locateFaces(input, options);
+    let score = 0;
+    for (const f of faces) score = Math.max(score, f.score);
+    return { found: faces.length > 0, score };
+  } finally {
+    input.dispose();
+  }
+}

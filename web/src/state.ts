@@ -1,0 +1,342 @@
+// The client's state machine: a pure reducer from (state, event) to a new
+// state plus a list of effects for the app to carry out. No DOM, no timers,
+// no network here, so every transition can be unit-tested.
+
+import type { ClientMessage, IceServer, Mode, PeerLeftReason, ReportReason, Role } from './protocol';
+
+export type Phase =
+  | 'gate' // first visit: the 18+/rules gate
+  | 'idle' // ready; Start is offered
+  | 'starting' // asking for camera and microphone
+  | 'waiting-face' // the server requires a face and none is seen yet
+  | 'searching' // in the queue
+  | 'connecting' // matched; the peer connection is being set up
+  | 'connected' // face to face
+  | 'ended' // the stranger left; Next (or the auto-next timer) searches again
+  | 'banned';
+
+export type Conn = 'connecting' | 'open' | 'reconnecting';
+
+/** Why we are searching again (shown beside "Looking for someone..."). */
+export type Notice = null | 'failed' | 'reported' | 'connection-lost' | 'rate-limited' | 'unavailable';
+
+export type MediaError = 'denied' | 'missing' | 'busy' | 'insecure' | 'other';
+
+export type TimerName = 'connect' | 'auto-next' | 'retry-join';
+
+export interface Pair {
+  id: number;
+  role: Role;
+  common: string[];
+}
+
+export interface SearchSettings {
+  mode: Mode;
+  interests: string[];
+  fallback: boolean;
+  relayOnly: boolean;
+}
+
+export interface State {
+  phase: Phase;
+  conn: Conn;
+  search: SearchSettings;
+  online: number | null;
+  turnAvailable: boolean;
+  pair: Pair | null;
+  pairSeq: number;
+  leftReason: PeerLeftReason | 'unknown' | null;
+  notice: Notice;
+  mediaError: MediaError | null;
+  facePresent: boolean;
+  faceRequired: boolean;
+  /** Whether the server, as far as we know, holds us in a pair. */
+  serverPaired: boolean;
+  /** Settings key of the last join the server accepted (for next vs join). */
+  lastJoinKey: string | null;
+  bannedUntil: number | null;
+}
+
+export type Event =
+  | { type: 'gate-accepted' }
+  | { type: 'start'; mode: Mode }
+  | { type: 'media-ready' }
+  | { type: 'media-failed'; error: MediaError }
+  | { type: 'welcome'; resumed: boolean; online: number; turnAvailable: boolean }
+  | { type: 'socket-down' }
+  | { type: 'online'; count: number }
+  | { type: 'queued' }
+  | { type: 'matched'; role: Role; common: string[]; iceServers: IceServer[] }
+  | { type: 'peer-left'; reason: PeerLeftReason | 'unknown' }
+  | { type: 'peer-connected'; pairId: number }
+  | { type: 'peer-failed'; pairId: number }
+  | { type: 'next' }
+  | { type: 'stop' }
+  | { type: 'report'; reason: ReportReason }
+  | { type: 'server-error'; code: string; ref: string | null }
+  | { type: 'banned'; until: number }
+  | { type: 'face'; present: boolean }
+  | { type: 'timer'; name: TimerName }
+  | { type: 'settings'; search: Partial<SearchSettings> };
+
+export type Effect =
+  | { type: 'send'; msg: ClientMessage }
+  | { type: 'acquire-media' }
+  | { type: 'release-media' }
+  | { type: 'open-peer'; pair: Pair; iceServers: IceServer[]; relayOnly: boolean; mode: Mode }
+  | { type: 'close-peer' }
+  | { type: 'start-timer'; name: TimerName; ms: number }
+  | { type: 'clear-timer'; name: TimerName }
+  | { type: 'remember-gate' };
+
+export const CONNECT_TIMEOUT_MS = 10_000;
+export const AUTO_NEXT_MS = 2_000;
+export const RETRY_JOIN_MS = 1_000;
+export const UNAVAILABLE_RETRY_MS = 3_000;
+
+export function initialState(gateAccepted: boolean, search?: Partial<SearchSettings>): State {
+  return {
+    phase: gateAccepted ? 'idle' : 'gate',
+    conn: 'connecting',
+    search: { mode: 'video', interests: [], fallback: true, relayOnly: false, ...search },
+    online: null,
+    turnAvailable: false,
+    pair: null,
+    pairSeq: 0,
+    leftReason: null,
+    notice: null,
+    mediaError: null,
+    facePresent: false,
+    faceRequired: false,
+    serverPaired: false,
+    lastJoinKey: null,
+    bannedUntil: null,
+  };
+}
+
+/** Phases in which the person wants to be matched or is matched. */
+export function isActive(phase: Phase): boolean {
+  return phase === 'waiting-face' || phase === 'searching' || phase === 'connecting' || phase === 'connected' || phase === 'ended';
+}
+
+const joinKey = (s: SearchSettings, relay: boolean): string =>
+  JSON.stringify([s.mode, s.interests, s.fallback, relay]);
+
+const relayFor = (st: State): boolean => st.search.relayOnly && st.turnAvailable;
+
+function joinMessage(st: State): ClientMessage {
+  const msg: ClientMessage = {
+    type: 'join',
+    mode: st.search.mode,
+    interests: [...st.search.interests],
+    fallback: st.search.fallback,
+  };
+  if (relayFor(st)) msg.relayOnly = true;
+  return msg;
+}
+
+class Step {
+  effects: Effect[] = [];
+  constructor(public st: State) {}
+  set(patch: Partial<State>): this {
+    this.st = { ...this.st, ...patch };
+    return this;
+  }
+  fx(...e: Effect[]): this {
+    this.effects.push(...e);
+    return this;
+  }
+  /** Sends only while the socket is open; otherwise the welcome reconciles. */
+  send(msg: ClientMessage): this {
+    if (this.st.conn === 'open') this.effects.push({ type: 'send', msg });
+    return this;
+  }
+  /**
+   * Enters (or re-enters) the queue. While paired with unchanged settings this
+   * is a `next`; otherwise a `join` (which, when paired, also acts as next).
+   */
+  requeue(): this {
+    const key = joinKey(this.st.search, relayFor(this.st));
+    if (this.st.conn === 'open') {
+      if (this.st.serverPaired && this.st.lastJoinKey === key) this.send({ type: 'next' });
+      else this.send(joinMessage(this.st));
+      this.set({ lastJoinKey: key, serverPaired: false });
+    }
+    return this;
+  }
+  dropPeer(): this {
+    if (this.st.pair) this.fx({ type: 'close-peer' });
+    return this.fx({ type: 'clear-timer', name: 'connect' }).set({ pair: null });
+  }
+}
+
+export function reduce(state: State, ev: Event): { state: State; effects: Effect[] } {
+  const s = new Step(state);
+  const st = state;
+  switch (ev.type) {
+    case 'gate-accepted':
+      if (st.phase === 'gate') s.set({ phase: 'idle' }).fx({ type: 'remember-gate' });
+      break;
+
+    case 'settings':
+      s.set({ search: { ...st.search, ...ev.search } });
+      break;
+
+    case 'start':
+      if (st.phase !== 'idle') break;
+      s.set({ search: { ...st.search, mode: ev.mode }, mediaError: null, notice: null, leftReason: null });
+      if (ev.mode === 'video') s.set({ phase: 'starting' }).fx({ type: 'acquire-media' });
+      else s.set({ phase: 'searching' }).requeue();
+      break;
+
+    case 'media-ready':
+      if (st.phase === 'starting') s.set({ phase: 'searching' }).requeue();
+      break;
+
+    case 'media-failed':
+      if (st.phase === 'starting') s.set({ phase: 'idle', mediaError: ev.error }).fx({ type: 'release-media' });
+      break;
+
+    case 'socket-down':
+      s.set({ conn: 'reconnecting' });
+      break;
+
+    case 'welcome': {
+      s.set({ conn: 'open', online: ev.online, turnAvailable: ev.turnAvailable });
+      if (!ev.resumed) s.set({ serverPaired: false, lastJoinKey: null });
+      const p = st.phase;
+      if (p === 'searching') {
+        // The queue place never survives a dropped connection.
+        s.requeue();
+      } else if (p === 'waiting-face') {
+        if (st.facePresent) s.set({ phase: 'searching' }).requeue();
+      } else if (p === 'connecting' || p === 'connected') {
+        if (!ev.resumed) s.dropPeer().set({ phase: 'searching', notice: 'connection-lost' }).requeue();
+      } else if (p === 'ended') {
+        // The auto-next timer (or the Next button) re-queues.
+        if (ev.resumed && s.st.serverPaired) s.set({ serverPaired: false });
+      } else if (ev.resumed && s.st.serverPaired) {
+        // Stopped while the socket was down: tell the server.
+        s.send({ type: 'leave' }).set({ serverPaired: false });
+      }
+      break;
+    }
+
+    case 'online':
+      s.set({ online: ev.count });
+      break;
+
+    case 'queued':
+      if (st.phase === 'waiting-face') s.set({ phase: 'searching' });
+      break;
+
+    case 'matched': {
+      const p = st.phase;
+      if (p === 'searching' || p === 'waiting-face' || p === 'ended' || p === 'connecting' || p === 'connected') {
+        const pair: Pair = { id: st.pairSeq + 1, role: ev.role, common: [...ev.common] };
+        s.dropPeer()
+          .fx({ type: 'clear-timer', name: 'auto-next' }, { type: 'clear-timer', name: 'retry-join' })
+          .set({ phase: 'connecting', pair, pairSeq: pair.id, serverPaired: true, notice: null, leftReason: null })
+          .fx(
+            { type: 'open-peer', pair, iceServers: ev.iceServers, relayOnly: relayFor(st), mode: st.search.mode },
+            { type: 'start-timer', name: 'connect', ms: CONNECT_TIMEOUT_MS },
+          );
+      } else {
+        // Matched after we stopped (the leave crossed the match): end it.
+        s.set({ serverPaired: true }).send({ type: 'leave' }).set({ serverPaired: false });
+      }
+      break;
+    }
+
+    case 'peer-left':
+      s.set({ serverPaired: false });
+      if (st.phase === 'connecting' || st.phase === 'connected') {
+        s.dropPeer().set({ phase: 'ended', leftReason: ev.reason, notice: null });
+        if (st.search.mode === 'video') s.fx({ type: 'start-timer', name: 'auto-next', ms: AUTO_NEXT_MS });
+      }
+      break;
+
+    case 'peer-connected':
+      if (st.pair?.id === ev.pairId && (st.phase === 'connecting' || st.phase === 'connected')) {
+        s.set({ phase: 'connected' }).fx({ type: 'clear-timer', name: 'connect' });
+      }
+      break;
+
+    case 'peer-failed':
+      if (st.pair?.id === ev.pairId && (st.phase === 'connecting' || st.phase === 'connected')) {
+        s.dropPeer().set({ phase: 'searching', notice: 'failed' }).requeue();
+      }
+      break;
+
+    case 'next':
+      if (st.phase === 'connecting' || st.phase === 'connected') {
+        s.dropPeer().set({ phase: 'searching', notice: null, leftReason: null }).requeue();
+      } else if (st.phase === 'ended') {
+        s.fx({ type: 'clear-timer', name: 'auto-next' }).set({ phase: 'searching', notice: null, leftReason: null }).requeue();
+      }
+      break;
+
+    case 'report':
+      if (st.phase === 'connecting' || st.phase === 'connected') {
+        // The server ends the pair, blocks the partner and re-queues us.
+        s.dropPeer()
+          .send({ type: 'report', reason: ev.reason })
+          .set({ phase: 'searching', notice: 'reported', leftReason: null, serverPaired: false });
+      }
+      break;
+
+    case 'stop': {
+      if (st.phase === 'idle' || st.phase === 'gate' || st.phase === 'banned') break;
+      const wasQueuedOrPaired = st.phase !== 'starting' && (st.serverPaired || isActive(st.phase));
+      s.dropPeer().fx(
+        { type: 'clear-timer', name: 'auto-next' },
+        { type: 'clear-timer', name: 'retry-join' },
+        { type: 'release-media' },
+      );
+      if (wasQueuedOrPaired && st.conn === 'open') s.send({ type: 'leave' }).set({ serverPaired: false });
+      s.set({ phase: 'idle', notice: null, leftReason: null, mediaError: null });
+      break;
+    }
+
+    case 'server-error': {
+      const refQueue = ev.ref === 'join' || ev.ref === 'next';
+      if (ev.code === 'face_required') {
+        s.set({ faceRequired: true });
+        if (st.phase === 'searching' || st.phase === 'waiting-face') {
+          s.set({ phase: 'waiting-face' });
+          // A verdict may have arrived between our join and this refusal.
+          if (st.facePresent) s.fx({ type: 'start-timer', name: 'retry-join', ms: RETRY_JOIN_MS });
+        }
+      } else if (ev.code === 'rate_limited' && refQueue) {
+        if (st.phase === 'searching') s.set({ notice: 'rate-limited' }).fx({ type: 'start-timer', name: 'retry-join', ms: RETRY_JOIN_MS });
+      } else if (ev.code === 'unavailable') {
+        if (st.phase === 'searching') s.set({ notice: 'unavailable' }).fx({ type: 'start-timer', name: 'retry-join', ms: UNAVAILABLE_RETRY_MS });
+      }
+      break;
+    }
+
+    case 'banned':
+      s.dropPeer()
+        .fx({ type: 'clear-timer', name: 'auto-next' }, { type: 'clear-timer', name: 'retry-join' }, { type: 'release-media' })
+        .set({ phase: 'banned', bannedUntil: ev.until, serverPaired: false });
+      break;
+
+    case 'face':
+      s.set({ facePresent: ev.present });
+      if (ev.present && st.phase === 'waiting-face') s.set({ phase: 'searching' }).requeue();
+      break;
+
+    case 'timer':
+      if (ev.name === 'connect') {
+        if (st.phase === 'connecting') s.dropPeer().set({ phase: 'searching', notice: 'failed' }).requeue();
+      } else if (ev.name === 'auto-next') {
+        if (st.phase === 'ended') s.set({ phase: 'searching', notice: null }).requeue();
+      } else if (ev.name === 'retry-join') {
+        if (st.phase === 'searching' || (st.phase === 'waiting-face' && st.facePresent)) {
+          s.set({ phase: 'searching', lastJoinKey: null }).requeue();
+        }
+      }
+      break;
+  }
+  return { state: s.st, effects: s.effects };
+}
