@@ -39,7 +39,39 @@ export function loadEngine(): Promise<string> {
   return loading;
 }
 
+/**
+ * face-api looks for a DOM at run time; a worker has none. Give it a minimal
+ * environment built on OffscreenCanvas (only the tensor path is used: we pass
+ * pixels, never media elements).
+ */
+function ensureEnv(): void {
+  if (faceapi.env.isBrowser() || faceapi.env.isNodejs()) return;
+  const g = globalThis as unknown as Record<string, unknown>;
+  const Canvas = (g.OffscreenCanvas ?? class {}) as unknown as typeof HTMLCanvasElement;
+  const Ctx = (g.OffscreenCanvasRenderingContext2D ?? class {}) as unknown as typeof CanvasRenderingContext2D;
+  const none = class {} as unknown;
+  faceapi.env.setEnv({
+    Canvas,
+    CanvasRenderingContext2D: Ctx,
+    Image: none as typeof HTMLImageElement,
+    Video: none as typeof HTMLVideoElement,
+    ImageData,
+    createCanvasElement: () => new OffscreenCanvas(1, 1) as unknown as HTMLCanvasElement,
+    createImageElement: () => {
+      throw new Error('no images in a worker');
+    },
+    createVideoElement: () => {
+      throw new Error('no video in a worker');
+    },
+    fetch: (url: string, init?: RequestInit) => fetch(url, init),
+    readFile: () => {
+      throw new Error('no file system');
+    },
+  } as faceapi.Environment);
+}
+
 async function load(): Promise<string> {
+  ensureEnv();
   // Our own files (copied into dist by Vite), never a CDN. The threaded build
   // needs cross-origin isolation, which we do not have; disable it outright.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);

@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// Everything is served from our own origin: the face model, tfjs's WASM
+// binaries and the font are imported with `?url` / from CSS, so Vite copies
+// them (hashed) into dist/assets at build time. Nothing is inlined as a
+// data: URL (the CSP allows data: for images only) and no inline script or
+// style is generated.
+export default defineConfig({
+  base: '/',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+    sourcemap: false,
+    chunkSizeWarningLimit: 2000,
+  },
+  worker: {
+    format: 'es',
+  },
+  preview: {
+    headers: {
+      'Content-Security-Policy':
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+    },
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+  },
+});
