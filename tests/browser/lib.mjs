@@ -174,3 +174,55 @@ export async function startServer(extraArgs = []) {
   proc.kill('SIGKILL');
   throw new Error(`server did not start: ${stderr}`);
 }
+
+/** Fails when the page threw, or the CSP blocked anything. */
+export async function assertClean(user) {
+  const csp = await hook(user.page, 's ? s.cspViolations : []').catch(() => []);
+  const thrown = user.errors.filter((e) => e.includes('pageerror'));
+  if (csp.length || thrown.length) {
+    throw new Error(`${user.name}: CSP violations ${JSON.stringify(csp)}; page errors ${JSON.stringify(thrown)}`);
+  }
+}
+
+/** Text of the live status line. */
+export async function statusOf(page) {
+  return (await page.locator('#status').textContent())?.trim();
+}
+
+/** Two users, both connected to each other. */
+export async function connectPair(browser, names = ['A', 'B']) {
+  const a = await openUser(browser, { name: names[0] });
+  const b = await openUser(browser, { name: names[1] });
+  await clickStart(a.page);
+  await waitPhase(a.page, 'searching');
+  await clickStart(b.page);
+  await Promise.all([waitPhase(a.page, 'connected', 20000), waitPhase(b.page, 'connected', 20000)]);
+  return [a, b];
+}
+
+/**
+ * Wraps RTCPeerConnection (before the app loads) so a test can count every
+ * connection the page ever created and how many are not closed, without
+ * trusting the app's own bookkeeping.
+ */
+export async function trackPeerConnections(context) {
+  await context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    const all = [];
+    class Tracked extends Native {
+      constructor(...args) {
+        super(...args);
+        all.push(this);
+      }
+    }
+    window.RTCPeerConnection = Tracked;
+    window.__pcs = {
+      get created() {
+        return all.length;
+      },
+      get open() {
+        return all.filter((pc) => pc.connectionState !== 'closed' && pc.signalingState !== 'closed').length;
+      },
+    };
+  });
+}

@@ -3,7 +3,7 @@
 // PROTOCOL.md (welcome, join/queued/matched, signal relay, next/leave/report,
 // peer_left, face, resume) to pair two tabs. Not used by the test suite.
 //
-//   node tests/browser/mock-server.mjs [--port 8080] [--require-face] [--turn]
+//   node tests/browser/mock-server.mjs [--port 8080] [--port-file F] [--web-root DIR] [--require-face] [--turn]
 
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -15,10 +15,16 @@ const require = createRequire(new URL('../../web/package.json', import.meta.url)
 const { WebSocketServer } = require('ws');
 
 const args = process.argv.slice(2);
-const port = Number(args[args.indexOf('--port') + 1] || 8080);
+const flag = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+};
+const port = Number(flag('--port', 8080));
+const host = flag('--listen', '127.0.0.1');
+const portFile = flag('--port-file', '');
 const requireFace = args.includes('--require-face');
 const turn = args.includes('--turn');
-const root = new URL('../../web/dist/', import.meta.url).pathname;
+const root = flag('--web-root', new URL('../../web/dist/', import.meta.url).pathname).replace(/\/?$/, '/');
 const CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.woff2': 'font/woff2', '.bin': 'application/octet-stream', '.json': 'application/json' };
@@ -137,4 +143,9 @@ wss.on('connection', (ws, req) => {
   });
 });
 
-http.listen(port, '127.0.0.1', () => console.log(`mock server on http://127.0.0.1:${port}${requireFace ? ' (face required)' : ''}`));
+http.listen(port, host, async () => {
+  const bound = http.address().port;
+  if (portFile) (await import('node:fs')).writeFileSync(portFile, String(bound));
+  console.log(`mock server on http://${host}:${bound}${requireFace ? ' (face required)' : ''}`);
+});
+process.on('SIGTERM', () => process.exit(0));

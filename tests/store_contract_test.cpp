@@ -1,0 +1,254 @@
+// The store contract: what the hub relies on, run against every store
+// implementation through the same typed test suite.
+
+#include "serendip/memory_store.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+using namespace serendip;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+// Records every action the store delivers, for the test thread to wait on.
+class recording_sink : public store_sink {
+public:
+    void deliver(actions batch) override {
+        std::lock_guard lock(mutex_);
+        for (auto& a : batch) seen_.push_back(std::move(a));
+        cv_.notify_all();
+    }
+
+    // Waits for an action of type T for `to`, consuming it and everything before it for `to`.
+    template <class T>
+    std::optional<T> wait_for(const session_id& to, std::chrono::milliseconds timeout = 3s) {
+        std::unique_lock lock(mutex_);
+        std::optional<T> found;
+        cv_.wait_for(lock, timeout, [&] {
+            for (auto it = seen_.begin(); it != seen_.end(); ++it) {
+                if (it->to != to) continue;
+                if (auto* p = std::get_if<T>(&it->what)) {
+                    found = *p;
+                    // drop it and what came before it for the same session
+                    seen_.erase(std::remove_if(seen_.begin(), it + 1, [&](const action& a) { return a.to == to; }),
+                                it + 1);
+                    return true;
+                }
+            }
+            return false;
+        });
+        return found;
+    }
+
+    bool nothing_for(const session_id& to, std::chrono::milliseconds window) {
+        std::this_thread::sleep_for(window);
+        std::lock_guard lock(mutex_);
+        return std::none_of(seen_.begin(), seen_.end(), [&](const action& a) { return a.to == to; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<action> seen_;
+};
+
+matchmaker_settings fast_settings() {
+    matchmaker_settings s;
+    s.fallback_after = 300ms;
+    s.pair_timeout = 600ms;
+    s.resume_window = 500ms;
+    return s;
+}
+
+struct memory_store_factory {
+    static std::unique_ptr<store> make(asio::io_context& ioc) {
+        return std::make_unique<memory_store>(asio::make_strand(ioc), fast_settings());
+    }
+};
+
+template <class Factory>
+class store_contract : public ::testing::Test {
+protected:
+    void SetUp() override {
+        store_ = Factory::make(ioc_);
+        store_->set_sink(&sink_);
+        thread_ = std::thread([this] { ioc_.run(); });
+    }
+    void TearDown() override {
+        store_->shutdown();
+        work_.reset();
+        thread_.join();
+    }
+
+    session_id connect(const std::string& id) {
+        store_->connect(id, "tok-" + id);
+        return id;
+    }
+    static protocol::join video(std::vector<std::string> interests = {}, bool fallback = true) {
+        return {protocol::mode::video, std::move(interests), fallback, false};
+    }
+    void pair(const session_id& a, const session_id& b) {
+        store_->join(a, video());
+        ASSERT_TRUE(sink_.template wait_for<out::queued>(a));
+        store_->join(b, video());
+        ASSERT_TRUE(sink_.template wait_for<out::matched>(a));
+        ASSERT_TRUE(sink_.template wait_for<out::matched>(b));
+    }
+
+    asio::io_context ioc_;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{ioc_.get_executor()};
+    recording_sink sink_;
+    std::unique_ptr<store> store_;
+    std::thread thread_;
+};
+
+using store_types = ::testing::Types<memory_store_factory>;
+TYPED_TEST_SUITE(store_contract, store_types);
+
+}  // namespace
+
+TYPED_TEST(store_contract, join_queues_then_pairs_with_roles) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->store_->join(a, this->video({"music"}));
+    auto q = this->sink_.template wait_for<out::queued>(a);
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->interests, std::vector<std::string>{"music"});
+    this->store_->join(b, this->video({"music"}));
+    auto ma = this->sink_.template wait_for<out::matched>(a);
+    auto mb = this->sink_.template wait_for<out::matched>(b);
+    ASSERT_TRUE(ma && mb);
+    EXPECT_EQ(ma->role, protocol::role::offerer);
+    EXPECT_EQ(mb->role, protocol::role::answerer);
+    EXPECT_EQ(mb->common, std::vector<std::string>{"music"});
+}
+
+TYPED_TEST(store_contract, online_counts_connected_sessions) {
+    this->connect("a");
+    this->connect("b");
+    auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (this->store_->online() != 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    EXPECT_EQ(this->store_->online(), 2u);
+    this->store_->disconnect("a");
+    while (this->store_->online() != 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    EXPECT_EQ(this->store_->online(), 1u);
+    EXPECT_TRUE(this->store_->status().ready);
+}
+
+TYPED_TEST(store_contract, signal_reaches_partner_and_not_paired_otherwise) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    auto c = this->connect("c");
+    this->pair(a, b);
+    this->store_->signal(a, R"({"candidate":{"candidate":""}})");
+    auto s = this->sink_.template wait_for<out::signal>(b);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->data, R"({"candidate":{"candidate":""}})");
+    this->store_->signal(c, "{}");
+    auto e = this->sink_.template wait_for<out::error>(c);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code, protocol::error_code::not_paired);
+}
+
+TYPED_TEST(store_contract, next_leave_report_tell_the_partner) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->pair(a, b);
+    this->store_->next(a);
+    auto l = this->sink_.template wait_for<out::peer_left>(b);
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l->reason, protocol::leave_reason::next);
+    ASSERT_TRUE(this->sink_.template wait_for<out::queued>(a));
+    this->store_->next(b);  // only each other: recent partners may meet again
+    ASSERT_TRUE(this->sink_.template wait_for<out::matched>(b));
+    this->store_->leave(b);
+    auto l2 = this->sink_.template wait_for<out::peer_left>(a);
+    ASSERT_TRUE(l2);
+    EXPECT_EQ(l2->reason, protocol::leave_reason::leave);
+
+    auto c = this->connect("c");
+    auto d = this->connect("d");
+    this->pair(c, d);
+    this->store_->report(d, protocol::report_reason::spam);
+    auto l3 = this->sink_.template wait_for<out::peer_left>(c);
+    ASSERT_TRUE(l3);
+    EXPECT_EQ(l3->reason, protocol::leave_reason::report);
+    ASSERT_TRUE(this->sink_.template wait_for<out::queued>(d)) << "the reporter is re-queued";
+    this->store_->next(c);
+    EXPECT_TRUE(this->sink_.nothing_for(c, 400ms) || !this->sink_.template wait_for<out::matched>(c, 10ms))
+        << "c and d never meet again";
+}
+
+TYPED_TEST(store_contract, fallback_opens_after_the_delay) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->store_->join(a, this->video({"chess"}));
+    this->store_->join(b, this->video());
+    EXPECT_FALSE(this->sink_.template wait_for<out::matched>(a, 150ms));
+    auto m = this->sink_.template wait_for<out::matched>(a, 2s);
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(m->common.empty());
+}
+
+TYPED_TEST(store_contract, silent_pair_times_out) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->pair(a, b);
+    auto la = this->sink_.template wait_for<out::peer_left>(a, 3s);
+    auto lb = this->sink_.template wait_for<out::peer_left>(b, 3s);
+    ASSERT_TRUE(la && lb);
+    EXPECT_EQ(la->reason, protocol::leave_reason::timeout);
+    EXPECT_EQ(lb->reason, protocol::leave_reason::timeout);
+}
+
+TYPED_TEST(store_contract, resume_within_window_restores_and_delivers_held_signals) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->pair(a, b);
+    this->store_->disconnect(b);
+    this->store_->signal(a, R"({"n":1})");
+    this->store_->signal(a, R"({"n":2})");
+    std::promise<std::optional<resumed>> p;
+    this->store_->resume("tok-b", "tok-b2", [&](std::optional<resumed> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, b);
+    ASSERT_EQ(r->held.size(), 2u);
+    EXPECT_EQ(std::get<out::signal>(r->held[0].what).data, R"({"n":1})");
+    EXPECT_EQ(std::get<out::signal>(r->held[1].what).data, R"({"n":2})");
+    this->store_->signal(a, R"({"n":3})");
+    ASSERT_TRUE(this->sink_.template wait_for<out::signal>(b));
+}
+
+TYPED_TEST(store_contract, hold_expiry_tells_partner_disconnect_and_token_dies) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->pair(a, b);
+    this->store_->signal(a, "{}");  // keep the pair from timing out
+    this->store_->disconnect(b);
+    auto l = this->sink_.template wait_for<out::peer_left>(a, 3s);
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l->reason, protocol::leave_reason::disconnect);
+    std::promise<std::optional<resumed>> p;
+    this->store_->resume("tok-b", "x", [&](std::optional<resumed> r) { p.set_value(std::move(r)); });
+    EXPECT_FALSE(p.get_future().get());
+}
+
+TYPED_TEST(store_contract, disconnected_session_is_never_matched) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->store_->join(a, this->video());
+    ASSERT_TRUE(this->sink_.template wait_for<out::queued>(a));
+    this->store_->disconnect(a);
+    this->store_->join(b, this->video());
+    ASSERT_TRUE(this->sink_.template wait_for<out::queued>(b));
+    EXPECT_FALSE(this->sink_.template wait_for<out::matched>(b, 300ms));
+}

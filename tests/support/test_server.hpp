@@ -1,0 +1,46 @@
+#pragma once
+// Runs a real serendip::server in this process on a free port, on its own
+// io threads, for the integration tests.
+
+#include "serendip/config.hpp"
+#include "serendip/server.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+namespace serendip::testing {
+
+class test_server {
+public:
+    explicit test_server(std::function<void(config&)> adjust = {}) {
+        cfg_.listen_address = "127.0.0.1";
+        cfg_.port = 0;
+        cfg_.threads = 2;
+        cfg_.web_root = SERENDIP_TEST_WEB_ROOT;
+        cfg_.log_level = "warn";
+        if (adjust) adjust(cfg_);
+        server_ = std::make_unique<server>(cfg_);
+        port_ = server_->start();
+        thread_ = std::thread([this] { server_->run(); });
+    }
+    ~test_server() { stop(); }
+
+    void stop() {
+        if (!thread_.joinable()) return;
+        server_->stop();
+        thread_.join();
+    }
+
+    std::uint16_t port() const { return port_; }
+    metrics& stats() { return server_->stats(); }
+    const config& cfg() const { return cfg_; }
+
+private:
+    config cfg_;
+    std::unique_ptr<server> server_;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace serendip::testing

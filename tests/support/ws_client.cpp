@@ -1,0 +1,271 @@
+#include "ws_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace serendip::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+struct ws_client::impl {
+    asio::io_context ioc;
+    websocket::stream<beast::tcp_stream> ws{ioc};
+    beast::flat_buffer buffer;
+    std::thread thread;
+
+    mutable std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<std::string> frames;
+    bool closed = false;
+    int close_code = -1;
+    std::size_t received = 0;
+
+    std::deque<std::pair<std::string, bool>> outbox;  // text, binary (io thread only)
+    bool writing = false;
+
+    void read_loop() {
+        ws.async_read(buffer, [this](beast::error_code ec, std::size_t) {
+            std::lock_guard lock(mutex);
+            if (ec) {
+                closed = true;
+                close_code = ws.reason().code ? static_cast<int>(ws.reason().code) : 0;
+                cv.notify_all();
+                return;
+            }
+            frames.push_back(beast::buffers_to_string(buffer.data()));
+            ++received;
+            buffer.consume(buffer.size());
+            cv.notify_all();
+            read_loop();
+        });
+    }
+
+    void write_next() {
+        if (writing || outbox.empty()) return;
+        writing = true;
+        auto& [text, binary] = outbox.front();
+        ws.binary(binary);
+        ws.async_write(asio::buffer(text), [this](beast::error_code, std::size_t) {
+            outbox.pop_front();
+            writing = false;
+            write_next();
+        });
+    }
+};
+
+ws_client::ws_client(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+ws_client::~ws_client() {
+    asio::post(impl_->ioc, [i = impl_.get()] {
+        beast::error_code ec;
+        beast::get_lowest_layer(i->ws).socket().close(ec);
+    });
+    impl_->thread.join();
+}
+
+namespace {
+
+std::unique_ptr<ws_client::impl> handshake(std::uint16_t port, const ws_client::options& opts,
+                                           websocket::response_type& res, beast::error_code& ec) {
+    auto i = std::make_unique<ws_client::impl>();
+    beast::get_lowest_layer(i->ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    std::string host = opts.host.empty() ? "127.0.0.1:" + std::to_string(port) : opts.host;
+    std::string origin = opts.origin.value_or("http://127.0.0.1:" + std::to_string(port));
+    i->ws.set_option(websocket::stream_base::decorator([origin](websocket::request_type& req) {
+        if (!origin.empty()) req.set(beast::http::field::origin, origin);
+    }));
+    i->ws.read_message_max(64 * 1024 * 1024);
+    i->ws.handshake(res, host, opts.path, ec);
+    return i;
+}
+
+}  // namespace
+
+upgrade_result ws_client::try_connect(std::uint16_t port, options opts) {
+    websocket::response_type res;
+    beast::error_code ec;
+    auto i = handshake(port, opts, res, ec);
+    return {!ec, static_cast<int>(res.result_int())};
+}
+
+std::unique_ptr<ws_client> ws_client::connect(std::uint16_t port, options opts) {
+    websocket::response_type res;
+    beast::error_code ec;
+    auto i = handshake(port, opts, res, ec);
+    if (ec) throw std::runtime_error("upgrade refused: " + std::to_string(res.result_int()) + " " + ec.message());
+    if (!opts.answer_pings) {
+        // Beast answers pings inside read; a client that "never answers" simply stops reading.
+    }
+    auto* raw = i.get();
+    raw->read_loop();
+    raw->thread = std::thread([raw] { raw->ioc.run(); });
+    return std::unique_ptr<ws_client>(new ws_client(std::move(i)));
+}
+
+void ws_client::send(std::string text) {
+    asio::post(impl_->ioc, [i = impl_.get(), text = std::move(text)]() mutable {
+        i->outbox.emplace_back(std::move(text), false);
+        i->write_next();
+    });
+}
+
+void ws_client::send_binary(std::string bytes) {
+    asio::post(impl_->ioc, [i = impl_.get(), bytes = std::move(bytes)]() mutable {
+        i->outbox.emplace_back(std::move(bytes), true);
+        i->write_next();
+    });
+}
+
+void ws_client::send_fragmented(std::string text, std::size_t pieces) {
+    std::promise<void> done;
+    auto fut = done.get_future();
+    asio::post(impl_->ioc, [i = impl_.get(), text = std::move(text), pieces, &done] {
+        i->ws.binary(false);
+        std::size_t step = std::max<std::size_t>(1, text.size() / pieces);
+        beast::error_code ec;
+        for (std::size_t at = 0; at < text.size() && !ec; at += step) {
+            bool fin = at + step >= text.size();
+            i->ws.write_some(fin, asio::buffer(text.data() + at, std::min(step, text.size() - at)), ec);
+        }
+        done.set_value();
+    });
+    fut.wait();
+}
+
+std::optional<json> ws_client::recv(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(impl_->mutex);
+    if (!impl_->cv.wait_for(lock, timeout, [&] { return !impl_->frames.empty() || impl_->closed; })) return std::nullopt;
+    if (impl_->frames.empty()) return std::nullopt;
+    std::string text = std::move(impl_->frames.front());
+    impl_->frames.pop_front();
+    lock.unlock();
+    auto j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) throw std::runtime_error("server sent invalid JSON: " + text);
+    return j;
+}
+
+json ws_client::expect(const std::string& type, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) throw std::runtime_error("timed out waiting for " + type);
+        auto j = recv(left);
+        if (!j) throw std::runtime_error("timed out or closed waiting for " + type);
+        if ((*j)["type"] == type) return *j;
+    }
+}
+
+json ws_client::expect_next(const std::string& type, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto j = left.count() > 0 ? recv(left) : std::nullopt;
+        if (!j) throw std::runtime_error("timed out or closed waiting for " + type);
+        if ((*j)["type"] == type) return *j;
+        if ((*j)["type"] != "online") throw std::runtime_error("expected " + type + ", got " + j->dump());
+    }
+}
+
+bool ws_client::quiet_for(std::chrono::milliseconds window) {
+    auto deadline = std::chrono::steady_clock::now() + window;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return true;
+        auto j = recv(left);
+        if (!j) return true;
+        if ((*j)["type"] != "online") return false;
+    }
+}
+
+int ws_client::wait_closed(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(impl_->mutex);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!impl_->closed) {
+        if (impl_->cv.wait_until(lock, deadline) == std::cv_status::timeout && !impl_->closed) return -1;
+        impl_->frames.clear();
+    }
+    return impl_->close_code;
+}
+
+bool ws_client::is_open() const {
+    std::lock_guard lock(impl_->mutex);
+    return !impl_->closed;
+}
+
+void ws_client::close() {
+    asio::post(impl_->ioc, [i = impl_.get()] {
+        i->ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
+    });
+}
+
+std::size_t ws_client::received_count() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->received;
+}
+
+std::string raw_http(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+    asio::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    asio::write(socket, asio::buffer(bytes));
+    std::string out;
+    std::array<char, 8192> chunk;
+    std::function<void()> read_more = [&] {
+        socket.async_read_some(asio::buffer(chunk), [&](boost::system::error_code ec, std::size_t n) {
+            out.append(chunk.data(), n);
+            if (!ec) read_more();
+        });
+    };
+    read_more();
+    ioc.run_for(timeout);
+    return out;
+}
+
+int status_of(const std::string& response) {
+    if (response.size() < 12 || response.rfind("HTTP/1.", 0) != 0) return 0;
+    return std::stoi(response.substr(9, 3));
+}
+
+std::string header_of(const std::string& response, const std::string& name) {
+    auto head = response.substr(0, response.find("\r\n\r\n"));
+    std::string lower_head = head, lower_name = name + ":";
+    for (auto& c : lower_head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : lower_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto at = lower_head.find("\r\n" + lower_name);
+    if (at == std::string::npos) return {};
+    auto start = at + 2 + lower_name.size();
+    auto end = head.find("\r\n", start);
+    auto value = head.substr(start, end - start);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    return value;
+}
+
+std::string body_of(const std::string& response) {
+    auto at = response.find("\r\n\r\n");
+    return at == std::string::npos ? std::string{} : response.substr(at + 4);
+}
+
+std::string http_get(std::uint16_t port, const std::string& target, const std::string& extra_headers) {
+    return raw_http(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers +
+                              "\r\n");
+}
+
+}  // namespace serendip::testing

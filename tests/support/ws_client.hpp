@@ -1,0 +1,78 @@
+#pragma once
+// A real WebSocket client for the integration tests (Beast underneath, kept
+// out of this header so test files compile fast). Frames are read by a
+// background io thread into a queue; the test thread waits on it.
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace serendip::testing {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+struct upgrade_result {
+    bool ok = false;
+    int http_status = 0;  // when refused
+};
+
+class ws_client {
+public:
+    struct options {
+        std::string path = "/ws";
+        std::optional<std::string> origin;  // default http://127.0.0.1:PORT; "" sends none
+        std::string host;                   // default 127.0.0.1:PORT
+        bool answer_pings = true;
+    };
+
+    // Connects and upgrades; throws std::runtime_error if the upgrade fails.
+    static std::unique_ptr<ws_client> connect(std::uint16_t port, options opts);
+    static std::unique_ptr<ws_client> connect(std::uint16_t port) { return connect(port, options{}); }
+    // Tries the upgrade and reports the HTTP status if refused.
+    static upgrade_result try_connect(std::uint16_t port, options opts);
+
+    ~ws_client();
+
+    void send(std::string text);
+    void send(const json& j) { send(j.dump()); }
+    void send_binary(std::string bytes);
+    // Sends one message as several continuation frames.
+    void send_fragmented(std::string text, std::size_t pieces);
+
+    // The next frame, parsed; nullopt on timeout or close.
+    std::optional<json> recv(std::chrono::milliseconds timeout = 5s);
+    // The next frame whose type is `type`, skipping `online` frames; throws on timeout.
+    json expect(const std::string& type, std::chrono::milliseconds timeout = 5s);
+    // Like expect, but every frame before it must be `online`.
+    json expect_next(const std::string& type, std::chrono::milliseconds timeout = 5s);
+    // True if no frame other than `online` arrives within `window`.
+    bool quiet_for(std::chrono::milliseconds window);
+
+    // Waits for the server to close; returns the close code (or -1 on timeout, 0 if dropped without a code).
+    int wait_closed(std::chrono::milliseconds timeout = 5s);
+    bool is_open() const;
+    void close();  // a normal close from our side
+
+    std::size_t received_count() const;
+
+private:
+    struct impl;
+    explicit ws_client(std::unique_ptr<impl> i);
+    std::unique_ptr<impl> impl_;
+};
+
+// Sends raw bytes over a fresh TCP connection and returns everything read
+// until the server closes or `timeout` passes.
+std::string raw_http(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout = 3s);
+int status_of(const std::string& response);
+std::string header_of(const std::string& response, const std::string& name);
+std::string body_of(const std::string& response);
+std::string http_get(std::uint16_t port, const std::string& target, const std::string& extra_headers = {});
+
+}  // namespace serendip::testing
