@@ -30,7 +30,7 @@ export class App {
   private readonly detector: FaceDetector;
   private readonly reporter = new FaceReporter();
   private readonly safeView: SafeViewGate;
-  private readonly chatLog = new ChatLog(byId<HTMLOListElement>('chat-log'));
+  private readonly chatLog = new ChatLog(byId<HTMLElement>('chat-log'));
   private readonly chips: ChipInput;
   private peer: PeerSession | null = null;
   private chat: ChatChannel | null = null;

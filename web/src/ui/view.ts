@@ -78,6 +78,7 @@ export class View {
     show(this.gate, phase === 'gate');
     show(this.app, phase !== 'gate');
     this.app.dataset.mode = st.search.mode;
+    this.app.dataset.phase = phase;
     this.stage.dataset.phase = phase;
     this.stage.dataset.mode = st.search.mode;
 
