@@ -113,6 +113,8 @@ const std::vector<option>& options() {
          duration(&config::ping_interval)},
         {"idle-timeout", "SERENDIP_IDLE_TIMEOUT", "DURATION", "45s", "close a connection silent this long",
          duration(&config::idle_timeout)},
+        {"request-timeout", "SERENDIP_REQUEST_TIMEOUT", "DURATION", "10s", "time allowed to send one HTTP request",
+         duration(&config::request_timeout)},
         {"fallback-after", "SERENDIP_FALLBACK_AFTER", "DURATION", "5s",
          "wait before a user with interests accepts anyone (if fallback)", duration(&config::fallback_after)},
         {"pair-timeout", "SERENDIP_PAIR_TIMEOUT", "DURATION", "30s", "end a pair that exchanged no signal",

@@ -18,7 +18,6 @@ namespace {
 
 constexpr std::size_t header_limit = 8 * 1024;
 constexpr std::size_t body_limit = 16 * 1024;
-constexpr auto request_deadline = std::chrono::seconds(10);
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -157,7 +156,7 @@ private:
         parser_.emplace();
         parser_->header_limit(header_limit);
         parser_->body_limit(body_limit);
-        beast::get_lowest_layer(stream_).expires_after(request_deadline);
+        beast::get_lowest_layer(stream_).expires_after(ctx_.cfg.request_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&http_session::on_read, this->shared_from_this()));
     }

@@ -27,6 +27,9 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
+// How long a closing handshake may take before the socket is cut.
+constexpr auto close_grace = std::chrono::seconds(3);
+
 websocket::close_reason close_frame_for(close_reason why) {
     switch (why) {
     case close_reason::going_away: return {websocket::close_code::going_away, "going away"};
@@ -244,7 +247,7 @@ private:
         why_ = why;
         close_pending_ = true;
         if (!writing_) send_close();
-        timer_.expires_after(std::chrono::seconds(5));
+        timer_.expires_after(close_grace);
         timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
             if (!ec) self->hard_close();
         });

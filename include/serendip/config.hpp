@@ -32,6 +32,7 @@ struct config {
     millis ping_interval{20'000};
     millis idle_timeout{45'000};
     millis rate_limit_close_after{5'000};
+    millis request_timeout{10'000};  // to receive one HTTP request (slowloris)
     millis online_interval{2'000};
 
     millis fallback_after{5'000};

@@ -178,7 +178,7 @@ export async function startServer(extraArgs = []) {
 /** Fails when the page threw, or the CSP blocked anything. */
 export async function assertClean(user) {
   const csp = await hook(user.page, 's ? s.cspViolations : []').catch(() => []);
-  const thrown = user.errors.filter((e) => e.includes('pageerror'));
+  const thrown = user.errors.filter((e) => e.includes('pageerror') || e.includes('Content Security Policy'));
   if (csp.length || thrown.length) {
     throw new Error(`${user.name}: CSP violations ${JSON.stringify(csp)}; page errors ${JSON.stringify(thrown)}`);
   }

@@ -221,6 +221,121 @@ std::size_t ws_client::received_count() const {
     return impl_->received;
 }
 
+struct raw_ws::impl {
+    asio::io_context ioc;
+    tcp::socket socket{ioc};
+    std::string pending;  // bytes read but not yet parsed
+
+    // Reads more bytes with a deadline; false on timeout or EOF.
+    bool read_some(std::chrono::milliseconds timeout, bool& eof) {
+        std::array<char, 65536> chunk;
+        bool done = false;
+        socket.async_read_some(asio::buffer(chunk), [&](boost::system::error_code ec, std::size_t n) {
+            pending.append(chunk.data(), n);
+            if (ec) eof = true;
+            done = true;
+        });
+        ioc.restart();
+        ioc.run_for(timeout);
+        if (!done) {
+            socket.cancel();
+            ioc.restart();
+            ioc.run();
+            return false;
+        }
+        return !eof || !pending.empty();
+    }
+
+    // Parses one frame from `pending`: opcode and payload; false if incomplete.
+    bool parse(std::uint8_t& opcode, std::string& payload) {
+        if (pending.size() < 2) return false;
+        auto b = [&](std::size_t i) { return static_cast<std::uint8_t>(pending[i]); };
+        opcode = b(0) & 0x0F;
+        std::uint64_t len = b(1) & 0x7F;
+        std::size_t at = 2;
+        if (len == 126) {
+            if (pending.size() < 4) return false;
+            len = (b(2) << 8) | b(3);
+            at = 4;
+        } else if (len == 127) {
+            if (pending.size() < 10) return false;
+            len = 0;
+            for (int i = 0; i < 8; ++i) len = (len << 8) | b(2 + i);
+            at = 10;
+        }
+        if (pending.size() < at + len) return false;
+        payload = pending.substr(at, len);
+        pending.erase(0, at + len);
+        return true;
+    }
+};
+
+raw_ws::raw_ws(std::uint16_t port, const std::string& path, int receive_buffer) : impl_(std::make_unique<impl>()) {
+    impl_->socket.open(tcp::v4());
+    if (receive_buffer > 0) impl_->socket.set_option(asio::socket_base::receive_buffer_size(receive_buffer));
+    impl_->socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:" + std::to_string(port) + "\r\n\r\n";
+    asio::write(impl_->socket, asio::buffer(req));
+    bool eof = false;
+    while (impl_->pending.find("\r\n\r\n") == std::string::npos)
+        if (!impl_->read_some(3s, eof) || eof) throw std::runtime_error("raw upgrade failed");
+    if (impl_->pending.rfind("HTTP/1.1 101", 0) != 0) throw std::runtime_error("raw upgrade refused");
+    impl_->pending.erase(0, impl_->pending.find("\r\n\r\n") + 4);
+}
+
+raw_ws::~raw_ws() = default;
+
+void raw_ws::send_frame(std::uint8_t opcode, const std::string& payload, bool fin) {
+    std::string f;
+    f += static_cast<char>((fin ? 0x80 : 0) | opcode);
+    if (payload.size() < 126) {
+        f += static_cast<char>(0x80 | payload.size());
+    } else if (payload.size() < 65536) {
+        f += static_cast<char>(0x80 | 126);
+        f += static_cast<char>(payload.size() >> 8);
+        f += static_cast<char>(payload.size() & 0xFF);
+    } else {
+        f += static_cast<char>(0x80 | 127);
+        for (int i = 7; i >= 0; --i) f += static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> (8 * i)) & 0xFF);
+    }
+    const char mask[4] = {0x12, 0x34, 0x56, 0x78};
+    f.append(mask, 4);
+    for (std::size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
+    boost::system::error_code ec;
+    asio::write(impl_->socket, asio::buffer(f), ec);
+}
+
+int raw_ws::wait_close(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::uint8_t op;
+        std::string payload;
+        while (impl_->parse(op, payload)) {
+            if (op == 0x8) return payload.size() >= 2 ? (static_cast<std::uint8_t>(payload[0]) << 8) | static_cast<std::uint8_t>(payload[1]) : 0;
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return -1;
+        bool eof = false;
+        if (!impl_->read_some(left, eof)) return eof ? 0 : -1;
+        if (eof && impl_->pending.empty()) return 0;
+    }
+}
+
+std::string raw_ws::read_text(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::uint8_t op;
+        std::string payload;
+        while (impl_->parse(op, payload))
+            if (op == 0x1) return payload;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        bool eof = false;
+        if (left.count() <= 0 || !impl_->read_some(left, eof) || eof) return {};
+    }
+}
+
 std::string raw_http(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
     asio::io_context ioc;
     tcp::socket socket(ioc);

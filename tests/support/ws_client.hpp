@@ -40,6 +40,7 @@ public:
     ~ws_client();
 
     void send(std::string text);
+    void send(const char* text) { send(std::string(text)); }
     void send(const json& j) { send(j.dump()); }
     void send_binary(std::string bytes);
     // Sends one message as several continuation frames.
@@ -61,9 +62,30 @@ public:
 
     std::size_t received_count() const;
 
+    struct impl;  // public so the connect helpers can build one
+
+private:
+    explicit ws_client(std::unique_ptr<impl> i);
+    std::unique_ptr<impl> impl_;
+};
+
+// A WebSocket client written by hand on a raw socket, for clients that
+// misbehave: it never reads unless asked, never answers pings, and can send
+// any frame at all.
+class raw_ws {
+public:
+    // Connects and upgrades (Origin http://127.0.0.1:PORT); throws if refused.
+    explicit raw_ws(std::uint16_t port, const std::string& path = "/ws", int receive_buffer = 0);
+    ~raw_ws();
+    void send_frame(std::uint8_t opcode, const std::string& payload, bool fin = true);
+    void send_text(const std::string& payload) { send_frame(0x1, payload); }
+    // Reads frames until a close frame (returns its code), EOF (0) or timeout (-1).
+    int wait_close(std::chrono::milliseconds timeout);
+    // Reads until a text frame arrives; returns it (empty on timeout/close).
+    std::string read_text(std::chrono::milliseconds timeout);
+
 private:
     struct impl;
-    explicit ws_client(std::unique_ptr<impl> i);
     std::unique_ptr<impl> impl_;
 };
 
