@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // them (hashed) into dist/assets at build time. Nothing is inlined as a
 // data: URL (the CSP allows data: for images only) and no inline script or
 // style is generated.
+const devServer = process.env.SERENDIP_DEV_SERVER ?? 'http://127.0.0.1:8080';
+
 export default defineConfig({
   base: '/',
   build: {
@@ -19,6 +21,14 @@ export default defineConfig({
   worker: {
     format: 'es',
   },
+  // `npm run dev`: the page from Vite, /ws proxied to a running server
+  // (SERENDIP_DEV_SERVER, default http://127.0.0.1:8080).
+  server: {
+    proxy: {
+      '/ws': { target: devServer, ws: true, changeOrigin: true, headers: { Origin: devServer } },
+    },
+  },
+  // `npm run preview`: the production build under the production CSP.
   preview: {
     headers: {
       'Content-Security-Policy':

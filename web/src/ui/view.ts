@@ -95,7 +95,7 @@ export class View {
     show(this.connPill, st.conn === 'reconnecting');
 
     // Idle hero.
-    show(this.hero, phase === 'idle' || phase === 'starting');
+    show(this.hero, phase === 'idle');
     this.startBtn.disabled = phase === 'starting';
     show(this.mediaAlert, phase === 'idle' && st.mediaError !== null);
     if (st.mediaError) setText(this.mediaAlertText, MEDIA_ERROR_TEXT[st.mediaError]);
@@ -118,9 +118,10 @@ export class View {
     if (st.pair && st.pair.common.length) setText(this.common, `You both like: ${st.pair.common.join(', ')}`);
 
     // Controls.
-    show(this.stopBtn, active);
-    show(this.nextBtn, active);
-    show(this.reportBtn, active);
+    const controls = active || phase === 'starting';
+    show(this.stopBtn, controls);
+    show(this.nextBtn, controls);
+    show(this.reportBtn, controls);
     const canNext = paired || phase === 'ended';
     this.nextBtn.setAttribute('aria-disabled', String(!canNext));
     this.reportBtn.setAttribute('aria-disabled', String(!paired));
@@ -150,7 +151,7 @@ export class View {
       const lost = !f || f === document.body || (f instanceof HTMLElement && f.closest('[hidden]') !== null);
       if (lost) {
         if (phase === 'idle') this.startBtn.focus();
-        else if (active) this.nextBtn.focus();
+        else if (active || phase === 'starting') this.nextBtn.focus();
       }
       this.lastPhase = phase;
     }
