@@ -46,6 +46,12 @@ describe('face detection and SafeView', () => {
       assert.equal(await hook(f.page, 's.remoteBlurred'), true, 'no face: still blurred');
       assert.ok((await hook(f.page, 's.face.detections.remote')) >= 5, 'the stranger video was checked several times');
       await f.page.getByText('SafeView is on', { exact: true }).waitFor();
+      // The detector does not leak tensors frame after frame.
+      const t1 = await hook(f.page, 's.face');
+      await sleep(2000);
+      const t2 = await hook(f.page, 's.face');
+      assert.ok(t2.detections.local + t2.detections.remote > t1.detections.local + t1.detections.remote, 'still detecting');
+      assert.ok(t1.tensors > 0 && t2.tensors === t1.tensors, `tensor count stable (${t1.tensors} -> ${t2.tensors})`);
       await snap(f.page, 'safeview-blurred');
       // The plain side's own indicator says no face.
       assert.equal(await hook(p.page, 's.facePresent'), false);

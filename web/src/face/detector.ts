@@ -31,9 +31,11 @@ export interface DetectorStats {
   detections: { local: number; remote: number };
   lastMs: number;
   avgMs: number;
+  tensors: number;
 }
 
-type Runner = (bitmapOrImage: ImageBitmap | ImageData, source: FaceSource) => Promise<{ found: boolean; score: number; ms: number }>;
+type Verdict = { found: boolean; score: number; ms: number; tensors: number };
+type Runner = (bitmapOrImage: ImageBitmap | ImageData, source: FaceSource) => Promise<Verdict>;
 
 export class FaceDetector {
   private sources: Record<FaceSource, HTMLVideoElement | null> = { local: null, remote: null };
@@ -45,9 +47,9 @@ export class FaceDetector {
   private where: 'worker' | 'main' | 'none' = 'none';
   private started = false;
   private nextId = 1;
-  private waiting = new Map<number, (r: { found: boolean; score: number; ms: number }) => void>();
+  private waiting = new Map<number, (r: Verdict) => void>();
   private canvas: HTMLCanvasElement | null = null;
-  readonly stats: DetectorStats = { where: 'none', backend: '', detections: { local: 0, remote: 0 }, lastMs: 0, avgMs: 0 };
+  readonly stats: DetectorStats = { where: 'none', backend: '', detections: { local: 0, remote: 0 }, lastMs: 0, avgMs: 0, tensors: 0 };
 
   constructor(private readonly events: DetectorEvents) {}
 
@@ -126,7 +128,7 @@ export class FaceDetector {
               this.waiting.set(id, res);
               // A wedged worker must not stall detection for good.
               setTimeout(() => {
-                if (this.waiting.delete(id)) res({ found: false, score: 0, ms: RESULT_TIMEOUT_MS });
+                if (this.waiting.delete(id)) res({ found: false, score: 0, ms: RESULT_TIMEOUT_MS, tensors: -1 });
               }, RESULT_TIMEOUT_MS);
               this.post({ type: 'detect', id, source, bitmap: bitmap as ImageBitmap }, [bitmap as ImageBitmap]);
             });
@@ -135,7 +137,7 @@ export class FaceDetector {
         else if (m.type === 'result') {
           const done = this.waiting.get(m.id);
           this.waiting.delete(m.id);
-          done?.({ found: m.found, score: m.score, ms: m.ms });
+          done?.({ found: m.found, score: m.score, ms: m.ms, tensors: m.tensors });
         }
       };
       this.post({ type: 'init' }, []);
@@ -185,6 +187,7 @@ export class FaceDetector {
         const r = await this.run(frame, source);
         this.stats.detections[source]++;
         this.stats.lastMs = r.ms;
+        this.stats.tensors = r.tensors;
         this.stats.avgMs = this.stats.avgMs ? this.stats.avgMs * 0.9 + r.ms * 0.1 : r.ms;
         // The source may have changed while we waited; drop stale verdicts.
         if (this.sources[source] === video) this.events.result(source, r.found, r.score);

@@ -15,6 +15,7 @@ interface TfRuntime {
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;
   getBackend(): string;
+  memory(): { numTensors: number };
   env(): { set(flag: string, value: unknown): void };
   io: { decodeWeights(buf: ArrayBuffer, specs: unknown): faceapi.tf.NamedTensorMap };
   browser: { fromPixels(px: ImageData, channels?: number): faceapi.tf.Tensor3D };
@@ -29,6 +30,8 @@ export const SCORE_THRESHOLD = 0.5;
 export interface Detection {
   found: boolean;
   score: number;
+  /** Live tensors after the run (a leak check for tests). */
+  tensors: number;
 }
 
 let loading: Promise<string> | null = null;
@@ -103,8 +106,10 @@ export async function detect(img: ImageData): Promise<Detection> {
     const faces = await faceapi.nets.tinyFaceDetector.locateFaces(input, options);
     let score = 0;
     for (const f of faces) score = Math.max(score, f.score);
-    return { found: faces.length > 0, score };
-  } finally {
     input.dispose();
+    return { found: faces.length > 0, score, tensors: tf.memory().numTensors };
+  } catch (e) {
+    input.dispose();
+    throw e;
   }
 }

@@ -9,4 +9,4 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; backend: string; ms: number }
   | { type: 'error'; message: string }
-  | { type: 'result'; id: number; source: FaceSource; found: boolean; score: number; ms: number; error?: string };
+  | { type: 'result'; id: number; source: FaceSource; found: boolean; score: number; ms: number; tensors: number; error?: string };

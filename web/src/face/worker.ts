@@ -41,9 +41,9 @@ scope.onmessage = async (ev) => {
     try {
       const img = pixels(msg.bitmap);
       const r = await detect(img);
-      scope.postMessage({ type: 'result', id: msg.id, source: msg.source, found: r.found, score: r.score, ms: performance.now() - t0 });
+      scope.postMessage({ type: 'result', id: msg.id, source: msg.source, found: r.found, score: r.score, tensors: r.tensors, ms: performance.now() - t0 });
     } catch (e) {
-      scope.postMessage({ type: 'result', id: msg.id, source: msg.source, found: false, score: 0, ms: performance.now() - t0, error: String(e) });
+      scope.postMessage({ type: 'result', id: msg.id, source: msg.source, found: false, score: 0, tensors: -1, ms: performance.now() - t0, error: String(e) });
     } finally {
       msg.bitmap.close();
     }

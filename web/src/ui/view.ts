@@ -133,7 +133,7 @@ export class View {
     // Chat.
     this.chatInput.disabled = !m.chatOpen;
     this.sendBtn.disabled = !m.chatOpen;
-    this.chatInput.placeholder = m.chatOpen ? 'Say hi...' : 'Chat opens when you are connected';
+    this.chatInput.placeholder = m.chatOpen ? 'Say hi...' : 'Chat opens on connect';
 
     // Hide my IP availability.
     this.hideIpToggle.disabled = !st.turnAvailable;
