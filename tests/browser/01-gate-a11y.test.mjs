@@ -31,6 +31,13 @@ describe('gate and idle views', () => {
       // Keyboard only: Space ticks, Tab to Continue, Enter submits.
       await page.keyboard.press('Space');
       await page.keyboard.press('Tab');
+      // Keyboard focus is visible.
+      const ring = await page.evaluate(() => {
+        const s = getComputedStyle(document.activeElement);
+        return { id: document.activeElement.id, style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+      });
+      assert.equal(ring.id, 'gate-btn');
+      assert.ok(ring.style !== 'none' && ring.width >= 2, `visible focus ring (${JSON.stringify(ring)})`);
       await page.keyboard.press('Enter');
       await page.getByRole('button', { name: 'Start', exact: true }).waitFor();
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'start-btn', 'focus moves to Start');
@@ -83,6 +90,19 @@ describe('gate and idle views', () => {
       assert.deepEqual(violations, [], `axe (idle): ${JSON.stringify(violations, null, 2)}`);
       await snap(page, 'idle');
       await assertClean(u);
+    } finally {
+      await closeAll(u);
+    }
+  });
+
+  it('prefers-reduced-motion stops the search animation', { timeout: 60000 }, async () => {
+    const u = await openUser(browser, { name: 'calm', reducedMotion: 'reduce' });
+    try {
+      await u.page.getByRole('button', { name: 'Start', exact: true }).click();
+      await u.page.waitForFunction(() => window.__serendip.phase === 'searching');
+      const anim = await u.page.evaluate(() => getComputedStyle(document.querySelector('.radar span')).animationName);
+      assert.equal(anim, 'none');
+      await u.page.getByRole('button', { name: 'Stop' }).click();
     } finally {
       await closeAll(u);
     }

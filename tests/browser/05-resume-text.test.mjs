@@ -17,11 +17,13 @@ describe('resilience, text mode, mobile', () => {
   it('a dropped signaling socket resumes the same session and keeps the call', { timeout: 60000 }, async () => {
     const [a, b] = await connectPair(browser);
     try {
-      const session = await a.page.evaluate(() => window.__serendip.state.conn);
-      assert.equal(session, 'open');
+      assert.equal(await hook(a.page, 's.state.conn'), 'open');
+      const session = await hook(a.page, 's.session');
+      assert.ok(session);
       await a.page.evaluate(() => window.__serendip.dropSocket());
       await a.page.waitForFunction(() => window.__serendip.state.conn === 'reconnecting', null, { timeout: 5000, polling: 20 });
       await a.page.waitForFunction(() => window.__serendip.state.conn === 'open', null, { timeout: 15000 });
+      assert.equal(await hook(a.page, 's.session'), session, 'the same session was resumed');
       await sleep(500);
       assert.equal(await hook(a.page, 's.phase'), 'connected');
       assert.equal(await hook(b.page, 's.phase'), 'connected', 'the partner never noticed');

@@ -614,6 +614,9 @@ export class App {
       get state() {
         return { ...app.st };
       },
+      get session() {
+        return app.socket.sessionId;
+      },
       get facePresent() {
         return app.reporter.isPresent;
       },
