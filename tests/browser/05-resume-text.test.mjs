@@ -36,6 +36,19 @@ describe('resilience, text mode, mobile', () => {
     }
   });
 
+  it('closing the tab tells the stranger at once (leave on pagehide)', { timeout: 60000 }, async () => {
+    const [a, b] = await connectPair(browser);
+    try {
+      const t0 = Date.now();
+      await a.page.close();
+      await waitPhase(b.page, 'ended', 5000);
+      assert.equal(await hook(b.page, 's.state.leftReason'), 'leave');
+      assert.ok(Date.now() - t0 < 5000);
+    } finally {
+      await closeAll(a, b);
+    }
+  });
+
   it('text-only users pair with each other, never with video users', { timeout: 60000 }, async () => {
     const v = await openUser(browser, { name: 'video' });
     const t1 = await openUser(browser, { name: 'text1' });
