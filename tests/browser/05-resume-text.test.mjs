@@ -56,11 +56,19 @@ describe('resilience, text mode, mobile', () => {
     try {
       await clickStart(v.page);
       await waitPhase(v.page, 'searching');
-      for (const t of [t1, t2]) {
+      for (const [t, likes] of [
+        [t1, 'Music, chess'],
+        [t2, 'films, MUSIC'],
+      ]) {
         await t.page.getByRole('radio', { name: 'Text only' }).check();
+        await t.page.getByRole('textbox', { name: /Interests/ }).fill(likes);
+        await t.page.getByRole('textbox', { name: /Interests/ }).press('Enter');
         await clickStart(t.page);
       }
       await Promise.all([waitPhase(t1.page, 'connected', 20000), waitPhase(t2.page, 'connected', 20000)]);
+      // Shared interests are shown on the match.
+      assert.deepEqual(await hook(t1.page, 's.state.pair.common'), ['music']);
+      await t1.page.getByText('You both like: music').first().waitFor();
       assert.equal(await hook(v.page, 's.phase'), 'searching');
       assert.equal(await hook(t1.page, 's.liveLocalTracks'), 0, 'no camera in text mode');
       await t1.page.waitForFunction(() => !document.getElementById('chat-input').disabled);
