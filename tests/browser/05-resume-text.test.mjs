@@ -36,6 +36,48 @@ describe('resilience, text mode, mobile', () => {
     }
   });
 
+  it('a call that cannot connect within 10 s says so and moves on', { timeout: 60000 }, async () => {
+    const a = await openUser(browser, { name: 'A' });
+    const b = await openUser(browser, { name: 'B-no-route' });
+    try {
+      // B can gather no candidates at all (relay only, and there is no relay).
+      await b.context.addInitScript(() => {
+        const Native = window.RTCPeerConnection;
+        window.RTCPeerConnection = class extends Native {
+          constructor(cfg = {}) {
+            super({ ...cfg, iceServers: [], iceTransportPolicy: 'relay' });
+          }
+        };
+      });
+      await b.page.reload();
+      await clickStart(a.page);
+      await waitPhase(a.page, 'searching');
+      await clickStart(b.page);
+      await waitPhase(b.page, 'connecting', 15000);
+      const t0 = Date.now();
+      // Whichever side's 10 s timer fires first says so and sends next; the
+      // other is told the stranger left.
+      let failed = null;
+      while (!failed && Date.now() - t0 < 15000) {
+        for (const u of [a, b]) if ((await hook(u.page, 's.state.notice')) === 'failed') failed = u;
+        await sleep(100);
+      }
+      const waited = Date.now() - t0;
+      assert.ok(failed, 'one side reported the failure');
+      assert.ok(waited > 8000 && waited < 14000, `gave up after ~10 s (${waited} ms)`);
+      assert.equal(await failed.page.locator('#status').textContent(), 'Connection failed - trying someone else');
+      assert.equal(await hook(failed.page, 's.livePeers'), 0, 'the failed connection is closed');
+      const other = failed === a ? b : a;
+      await waitPhase(other.page, ['ended', 'searching', 'connecting'], 5000);
+      for (const u of [a, b]) {
+        await u.page.getByRole('button', { name: 'Stop' }).click();
+        await waitPhase(u.page, 'idle');
+      }
+    } finally {
+      await closeAll(a, b);
+    }
+  });
+
   it('closing the tab tells the stranger at once (leave on pagehide)', { timeout: 60000 }, async () => {
     const [a, b] = await connectPair(browser);
     try {
