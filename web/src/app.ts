@@ -37,6 +37,7 @@ export class App {
   private chatOpen = false;
   private faceState: FaceIndicator = 'off';
   private detectorReady = false;
+  private detectorUnavailable = false;
   private revealed = false;
   private canFlip = false;
   private welcomeIce: IceServer[] = [];
@@ -66,6 +67,7 @@ export class App {
     this.detector = new FaceDetector({
       status: (s) => {
         this.detectorReady = s.state === 'ready';
+        this.detectorUnavailable = s.state === 'unavailable';
         this.faceState = s.state === 'loading' ? 'loading' : s.state === 'unavailable' ? 'unavailable' : this.reporter.isPresent ? 'yes' : 'no';
         if (s.state === 'ready') console.info(`[face] ${s.backend} backend in the ${s.where === 'worker' ? 'worker' : 'page'}, ready in ${Math.round(s.loadMs)} ms`);
         this.render();
@@ -400,6 +402,7 @@ export class App {
       canFlip: this.canFlip && this.media.videoTrack !== null,
       hideIp: this.settings.hideIp,
       safeView: this.settings.safeView,
+      detectorUnavailable: this.detectorUnavailable,
     });
   }
 

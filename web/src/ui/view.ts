@@ -21,6 +21,8 @@ export interface ViewModel {
   canFlip: boolean;
   hideIp: boolean;
   safeView: boolean;
+  /** Whether this browser can run the face detector at all. */
+  detectorUnavailable: boolean;
 }
 
 const FACE_TEXT: Record<FaceIndicator, string> = {
@@ -48,6 +50,7 @@ export class View {
   readonly faceBadge = byId('face-badge');
   readonly faceBadgeText = byId('face-badge-text');
   readonly safeview = byId('safeview');
+  readonly safeviewText = byId('safeview-text');
   readonly common = byId('common');
   readonly startBtn = byId<HTMLButtonElement>('start-btn');
   readonly nextBtn = byId<HTMLButtonElement>('next-btn');
@@ -92,7 +95,8 @@ export class View {
     show(this.onlinePill, st.online !== null);
     setText(this.onlineCount, st.online === null ? '' : new Intl.NumberFormat('en').format(st.online));
     this.onlinePill.title = onlineText(st.online);
-    show(this.connPill, st.conn === 'reconnecting');
+    // Always in the tree (a live region), empty and invisible when connected.
+    setText(this.connPill, st.conn === 'reconnecting' ? 'Reconnecting...' : '');
 
     // Idle hero.
     show(this.hero, phase === 'idle');
@@ -114,6 +118,12 @@ export class View {
     const blur = paired && st.search.mode === 'video' && m.blurred && !m.revealed;
     this.remoteVideo.classList.toggle('blurred', blur);
     show(this.safeview, blur && phase === 'connected');
+    setText(
+      this.safeviewText,
+      m.detectorUnavailable
+        ? 'Face checks cannot run in this browser, so the video stays blurred. Show it only if you want to.'
+        : "The stranger's video stays blurred until a face is seen.",
+    );
     show(this.common, paired && st.pair !== null && st.pair.common.length > 0);
     if (st.pair && st.pair.common.length) setText(this.common, `You both like: ${st.pair.common.join(', ')}`);
 
