@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <sys/resource.h>
 
 int main(int argc, char** argv) {
     auto parsed = serendip::parse_config(argc, argv);
@@ -29,6 +30,13 @@ int main(int argc, char** argv) {
         spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
     else
         spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %l %v");
+
+    // One descriptor per connection: use all the process may have.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
 
     try {
         serendip::server server(cfg);

@@ -148,7 +148,7 @@ void matchmaker::pair_up(actions& out, queue_list::iterator older, queue_list::i
 
 void matchmaker::remember_partner(session& s, const session_id& partner) {
     s.recent.push_back(partner);
-    while (s.recent.size() > settings_.recent_partners) s.recent.pop_front();
+    if (s.recent.size() > settings_.recent_partners) s.recent.erase(s.recent.begin());
 }
 
 void matchmaker::end_pair(actions& out, const session_id& id, protocol::leave_reason told_partner) {

@@ -18,7 +18,6 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
-#include <deque>
 
 namespace serendip::net {
 
@@ -220,7 +219,7 @@ private:
         // The frame in flight is held apart from the queue, which a slow-reader
         // close may clear while the write is still running.
         in_flight_ = std::move(queue_.front());
-        queue_.pop_front();
+        queue_.erase(queue_.begin());
         queued_bytes_ -= in_flight_->size();
         ws_.text(true);
         ws_.async_write(asio::buffer(*in_flight_),
@@ -311,7 +310,7 @@ private:
     context& ctx_;
     beast::flat_buffer buffer_;
     asio::steady_timer timer_;
-    std::deque<frame> queue_;
+    std::vector<frame> queue_;  // short; a deque would allocate 512 B per idle connection
     frame in_flight_;
     std::size_t queued_bytes_ = 0;
     std::vector<std::string> early_;

@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <optional>
 #include <queue>
@@ -118,7 +117,7 @@ private:
         std::optional<queue_list::iterator> queued;
         std::optional<session_id> partner;
         bool pair_signaled = false;
-        std::deque<session_id> recent;
+        std::vector<session_id> recent;  // oldest first; a vector, not a deque: a deque allocates 512 B up front
         std::unordered_set<session_id> blocked;
         actions held;  // delivered on resume
         std::size_t held_signals = 0;

@@ -5,6 +5,8 @@
 #include "serendip/config.hpp"
 #include "serendip/server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -20,6 +22,7 @@ public:
         cfg_.web_root = SERENDIP_TEST_WEB_ROOT;
         cfg_.log_level = "warn";
         if (adjust) adjust(cfg_);
+        spdlog::set_level(spdlog::level::from_str(cfg_.log_level));
         server_ = std::make_unique<server>(cfg_);
         port_ = server_->start();
         thread_ = std::thread([this] { server_->run(); });
