@@ -1,6 +1,9 @@
 #include "serendip/config.hpp"
 
+#include "serendip/redis_link.hpp"
+
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -137,10 +140,23 @@ const std::vector<option>& options() {
              else return false;
              return true;
          }},
-        {"store", "SERENDIP_STORE", "URL", "memory", "matchmaking store: memory",
+        {"store", "SERENDIP_STORE", "URL", "memory",
+         "matchmaking store: memory, or redis://[:password@]host:port[/db] shared by instances",
          [](config& c, std::string_view s) {
-             if (s != "memory") return false;
+             if (s != "memory" && !parse_redis_url(s)) return false;
              c.store = std::string(s);
+             return true;
+         }},
+        {"redis-timeout", "SERENDIP_REDIS_TIMEOUT", "DURATION", "1s", "deadline of every Redis command",
+         duration(&config::redis_timeout)},
+        {"redis-heartbeat", "SERENDIP_REDIS_HEARTBEAT", "DURATION", "1s",
+         "instance heartbeat in Redis (dead after 5 missed)", duration(&config::redis_heartbeat)},
+        {"instance-id", "SERENDIP_INSTANCE_ID", "NAME", "random", "this instance's name in Redis",
+         [](config& c, std::string_view s) {
+             if (s.empty() || s.size() > 64) return false;
+             for (char ch : s)
+                 if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_')) return false;
+             c.instance_id = std::string(s);
              return true;
          }},
         {"tls-cert", "SERENDIP_TLS_CERT", "FILE", "", "PEM certificate chain: serve HTTPS and WSS directly",
@@ -156,8 +172,13 @@ const std::vector<option>& options() {
     return table;
 }
 
+// A store URL may carry a password: never echo it.
+std::string shown(const option& o, std::string_view value) {
+    return std::string_view(o.name) == "store" ? std::string("(not shown)") : "'" + std::string(value) + "'";
+}
+
 config_error invalid(const option& o, std::string_view value) {
-    return {"invalid value '" + std::string(value) + "' for --" + o.name + " (" + o.help + ")"};
+    return {"invalid value " + shown(o, value) + " for --" + o.name + " (" + o.help + ")"};
 }
 
 }  // namespace
@@ -205,7 +226,7 @@ config_result parse_config(int argc, const char* const* argv, env_lookup env) {
     const auto& table = options();
     for (const auto& o : table) {
         if (auto v = env(o.env)) {
-            if (!o.set(c, *v)) return config_error{"invalid value '" + *v + "' for " + o.env + " (" + o.help + ")"};
+            if (!o.set(c, *v)) return config_error{"invalid value " + shown(o, *v) + " for " + o.env + " (" + o.help + ")"};
         }
     }
     for (int i = 1; i < argc; ++i) {

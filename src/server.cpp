@@ -4,6 +4,7 @@
 #include "listener.hpp"
 #include "serendip/hub.hpp"
 #include "serendip/memory_store.hpp"
+#include "serendip/redis_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -46,6 +47,21 @@ matchmaker_settings rules_from(const config& cfg) {
     return s;
 }
 
+std::unique_ptr<store> make_store(const config& cfg, asio::io_context& ioc,
+                                  const asio::strand<asio::io_context::executor_type>& hub_strand) {
+    if (cfg.store == "memory") return std::make_unique<memory_store>(hub_strand, rules_from(cfg));
+    redis_store_settings s;
+    s.where = *parse_redis_url(cfg.store);  // validated by parse_config
+    s.link.command_timeout = cfg.redis_timeout;
+    s.link.connect_timeout = cfg.redis_timeout;
+    s.link.health_interval = cfg.redis_heartbeat;
+    s.heartbeat = cfg.redis_heartbeat;
+    s.instance_ttl = 5 * cfg.redis_heartbeat;
+    s.instance_id = cfg.instance_id;
+    // Its own strand: Redis replies never wait behind the hub.
+    return std::make_unique<redis_store>(asio::make_strand(ioc), rules_from(cfg), std::move(s));
+}
+
 }  // namespace
 
 struct server::impl {
@@ -53,8 +69,8 @@ struct server::impl {
     asio::io_context ioc;
     metrics stats;
     asio::strand<asio::io_context::executor_type> hub_strand{asio::make_strand(ioc)};
-    memory_store store{hub_strand, rules_from(cfg)};
-    hub matchmaking{hub_strand, store, hub_settings{{cfg.max_message_bytes, cfg.rate_per_sec, cfg.burst}, ice_servers_json(cfg), cfg.online_interval}, stats};
+    std::unique_ptr<store> store_ptr{make_store(cfg, ioc, hub_strand)};
+    hub matchmaking{hub_strand, *store_ptr, hub_settings{{cfg.max_message_bytes, cfg.rate_per_sec, cfg.burst}, ice_servers_json(cfg), cfg.online_interval}, stats};
     net::context ctx{cfg, stats, matchmaking, {}, {}};
     std::shared_ptr<net::listener> acceptor;
     asio::steady_timer drain_timer{hub_strand};
@@ -99,7 +115,7 @@ std::uint16_t server::start() {
     i.matchmaking.start();
     auto port = i.acceptor->port();
     spdlog::info("listening on {}:{} ({}, store {}, {} threads)", i.cfg.listen_address, port,
-                 i.ctx.tls ? "https" : "http", i.cfg.store, i.cfg.resolved_threads());
+                 i.ctx.tls ? "https" : "http", i.cfg.store == "memory" ? "memory" : "redis", i.cfg.resolved_threads());
     if (!i.cfg.port_file.empty()) {
         std::ofstream(i.cfg.port_file + ".tmp") << port << '\n';
         fs::rename(i.cfg.port_file + ".tmp", i.cfg.port_file);

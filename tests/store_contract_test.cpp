@@ -1,7 +1,9 @@
 // The store contract: what the hub relies on, run against every store
 // implementation through the same typed test suite.
 
+#include "redis/redis_server.hpp"
 #include "serendip/memory_store.hpp"
+#include "serendip/redis_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
@@ -74,6 +76,20 @@ struct memory_store_factory {
     }
 };
 
+// One redis-server for the whole binary, emptied before each test.
+struct redis_store_factory {
+    static std::unique_ptr<store> make(asio::io_context& ioc) {
+        static serendip::testing::redis_server server;  // throws (test fails) if it cannot start
+        server.cmd({"FLUSHALL"});
+        redis_store_settings s;
+        s.where = *parse_redis_url(server.url());
+        s.heartbeat = 100ms;
+        s.instance_ttl = 500ms;
+        s.link.health_interval = 100ms;
+        return std::make_unique<redis_store>(asio::make_strand(ioc), fast_settings(), s);
+    }
+};
+
 template <class Factory>
 class store_contract : public ::testing::Test {
 protected:
@@ -81,6 +97,10 @@ protected:
         store_ = Factory::make(ioc_);
         store_->set_sink(&sink_);
         thread_ = std::thread([this] { ioc_.run(); });
+        // A shared store may need a moment to reach its backend.
+        auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!store_->status().ready && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+        ASSERT_TRUE(store_->status().ready) << store_->status().reason;
     }
     void TearDown() override {
         store_->shutdown();
@@ -110,7 +130,7 @@ protected:
     std::thread thread_;
 };
 
-using store_types = ::testing::Types<memory_store_factory>;
+using store_types = ::testing::Types<memory_store_factory, redis_store_factory>;
 TYPED_TEST_SUITE(store_contract, store_types);
 
 }  // namespace

@@ -43,7 +43,10 @@ struct config {
 
     std::string log_level = "info";
     log_format log_fmt = log_format::text;
-    std::string store = "memory";
+    std::string store = "memory";  // or redis://[:password@]host:port[/db]
+    millis redis_timeout{1'000};    // deadline of every Redis command
+    millis redis_heartbeat{1'000};  // instance liveness beat; dead after 5 beats missed
+    std::string instance_id;        // redis store: this instance's name (default random)
     std::string tls_cert;
     std::string tls_key;
     std::vector<std::string> stun_urls;

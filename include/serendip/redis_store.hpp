@@ -1,0 +1,98 @@
+#pragma once
+// The store shared by several server instances through one Redis (see
+// docs/redis.md). Matching runs as one Lua script (EVALSHA), so instances
+// cannot race; events for sessions of other instances travel over pub/sub,
+// one channel per instance.
+//
+// This instance keeps a small mirror of its own connected sessions (token,
+// last join, waiting or partner) so that it can rebuild them when Redis
+// loses its data, count them for `online`, and relay signals between two of
+// its own sessions while Redis is away.
+
+#include "serendip/redis_link.hpp"
+#include "serendip/store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace serendip {
+
+struct redis_store_settings {
+    redis_endpoint where;
+    redis_link_settings link;
+    std::chrono::milliseconds heartbeat{1'000};  // instance liveness and online count
+    // An instance silent this long is dead: its sessions are held for resume.
+    std::chrono::milliseconds instance_ttl{5'000};
+    std::chrono::milliseconds session_ttl{30'000};  // TTL of a connected session's keys, refreshed
+    std::string instance_id;                        // empty: random
+};
+
+class redis_store final : public store {
+public:
+    redis_store(boost::asio::any_io_executor strand, matchmaker_settings rules, redis_store_settings settings);
+    ~redis_store() override;
+
+    void set_sink(store_sink* sink) override { sink_ = sink; }
+    void connect(const session_id& id, const std::string& resume_token) override;
+    void resume(const std::string& token, const std::string& new_token,
+                std::function<void(std::optional<resumed>)> done) override;
+    void join(const session_id& id, protocol::join request) override;
+    void next(const session_id& id) override;
+    void leave(const session_id& id) override;
+    void report(const session_id& id, protocol::report_reason reason) override;
+    void signal(const session_id& id, std::string data) override;
+    void disconnect(const session_id& id) override;
+
+    std::uint64_t online() const override;
+    store_status status() const override;
+    stats snapshot() const override;
+    void shutdown() override;
+
+    const std::string& instance_id() const { return self_; }
+
+private:
+    struct local {
+        std::string token;
+        std::optional<protocol::join> last_join;
+        bool waiting = false;
+        session_id partner;
+    };
+    using result_handler = std::function<void(bool ok, const redis_reply& extra)>;
+
+    void start();
+    void eval(std::string op, std::vector<std::string> args, result_handler done);
+    void handle(const redis_reply& reply, const result_handler& done);
+    void deliver(actions batch);
+    void on_message(std::string_view payload);
+    void on_link(bool ready);
+    void beat();
+    void restore();
+    void arm_tick(long long delay_ms);
+    void unavailable(const session_id& id, protocol::client_type ref);
+    void simple(const char* op, const session_id& id, protocol::client_type ref, std::vector<std::string> more = {});
+    void update_counts();
+
+    boost::asio::any_io_executor strand_;
+    matchmaker_settings rules_;
+    redis_store_settings settings_;
+    std::string self_;
+    std::string sha_;
+    std::vector<std::string> fixed_args_;  // op settings passed to every call
+    std::unique_ptr<redis_link> link_;
+    store_sink* sink_ = nullptr;
+    boost::asio::steady_timer beat_timer_, tick_timer_;
+    std::optional<std::chrono::steady_clock::time_point> tick_at_;
+    std::unordered_map<session_id, local> locals_;  // on strand_
+    std::unordered_set<session_id> pending_disconnects_;
+    unsigned beats_ = 0;
+    bool restored_ = false;
+    bool stopped_ = false;
+    std::atomic<bool> ready_{false};
+    std::atomic<std::uint64_t> local_count_{0}, others_{0}, queued_{0}, paired_{0};
+};
+
+}  // namespace serendip

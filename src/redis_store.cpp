@@ -1,0 +1,450 @@
+#include "serendip/redis_store.hpp"
+
+#include "redis_script.lua.hpp"
+#include "serendip/hub.hpp"  // random_token
+
+#include <boost/asio/post.hpp>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+namespace serendip {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr char US = '\x1f', RS = '\x1e', GS = '\x1d';
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    if (s.empty()) return out;
+    while (true) {
+        auto i = s.find(sep);
+        out.push_back(s.substr(0, i));
+        if (i == std::string_view::npos) break;
+        s.remove_prefix(i + 1);
+    }
+    return out;
+}
+
+std::string join_list(const std::vector<std::string>& v) {
+    std::string out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out += RS;
+        out += v[i];
+    }
+    return out;
+}
+
+std::vector<std::string> to_list(std::string_view s) {
+    std::vector<std::string> out;
+    for (auto x : split(s, RS)) out.emplace_back(x);
+    return out;
+}
+
+template <class E>
+std::optional<E> from_name(std::string_view n, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i)
+        if (protocol::name(static_cast<E>(i)) == n) return static_cast<E>(i);
+    return std::nullopt;
+}
+
+std::string sha1_hex(std::string_view text) {
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    std::string out;
+    char buf[3];
+    for (unsigned char b : digest) {
+        std::snprintf(buf, sizeof buf, "%02x", b);
+        out += buf;
+    }
+    return out;
+}
+
+std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
+
+// "to US kind US a US b US c" into an action; `partner` gets c for `matched`.
+std::optional<action> decode(std::string_view text, session_id* partner) {
+    auto f = split(text, US);
+    if (f.size() < 5) return std::nullopt;
+    action a{std::string(f[0]), out::error{}};
+    switch (f[1].empty() ? '?' : f[1][0]) {
+    case 'q': a.what = out::queued{f[2] == "text" ? protocol::mode::text : protocol::mode::video, to_list(f[3])}; break;
+    case 'm':
+        a.what = out::matched{f[2] == "offerer" ? protocol::role::offerer : protocol::role::answerer, to_list(f[3])};
+        if (partner) *partner = std::string(f[4]);
+        break;
+    case 's': a.what = out::signal{std::string(f[2])}; break;
+    case 'l': {
+        auto r = from_name<protocol::leave_reason>(f[2], 5);
+        if (!r) return std::nullopt;
+        a.what = out::peer_left{*r};
+        break;
+    }
+    case 'e': {
+        auto c = from_name<protocol::error_code>(f[2], protocol::error_code_count);
+        auto ref = from_name<protocol::client_type>(f[3], protocol::client_type_count);
+        if (!c || !ref) return std::nullopt;
+        a.what = out::error{*c, *ref};
+        break;
+    }
+    default: return std::nullopt;
+    }
+    return a;
+}
+
+}  // namespace
+
+redis_store::redis_store(asio::any_io_executor strand, matchmaker_settings rules, redis_store_settings settings)
+    : strand_(std::move(strand)),
+      rules_(rules),
+      settings_(std::move(settings)),
+      self_(settings_.instance_id.empty() ? random_token(6) : settings_.instance_id),
+      sha_(sha1_hex(detail::redis_script)),
+      beat_timer_(strand_),
+      tick_timer_(strand_) {
+    fixed_args_ = {self_,
+                   ms(rules_.fallback_after),
+                   ms(rules_.pair_timeout),
+                   ms(rules_.resume_window),
+                   std::to_string(rules_.held_signals),
+                   std::to_string(rules_.recent_partners),
+                   ms(settings_.session_ttl),
+                   ms(settings_.instance_ttl)};
+    link_ = std::make_unique<redis_link>(
+        strand_, settings_.where, settings_.link, "sd:c:" + self_,
+        [this](std::string_view payload) { on_message(payload); }, [this](bool r) { on_link(r); });
+    asio::post(strand_, [this] { start(); });
+}
+
+redis_store::~redis_store() = default;
+
+void redis_store::start() {
+    if (stopped_) return;
+    spdlog::info("redis store: instance {}", self_);
+    link_->start();
+    beat();
+}
+
+// ---- talking to the script ----
+
+void redis_store::eval(std::string op, std::vector<std::string> args, result_handler done) {
+    std::vector<std::string> cmd;
+    cmd.reserve(4 + fixed_args_.size() + args.size());
+    cmd.insert(cmd.end(), {"EVALSHA", sha_, "0", std::move(op)});
+    cmd.insert(cmd.end(), fixed_args_.begin(), fixed_args_.end());
+    for (auto& a : args) cmd.push_back(std::move(a));
+    auto retry = std::make_shared<std::vector<std::string>>(cmd);
+    link_->command(std::move(cmd), [this, retry, done = std::move(done)](boost::system::error_code ec, redis_reply r) {
+        if (!ec && r.kind == redis_reply::error && r.str.rfind("NOSCRIPT", 0) == 0) {
+            // Redis forgot the script (restart, SCRIPT FLUSH): EVAL sends and caches it again.
+            (*retry)[0] = "EVAL";
+            (*retry)[1] = detail::redis_script;
+            return link_->command(std::move(*retry), [this, done](boost::system::error_code ec, redis_reply r) {
+                if (ec) return done(false, {});
+                handle(r, done);
+            });
+        }
+        if (ec) return done(false, {});
+        handle(r, done);
+    });
+}
+
+void redis_store::handle(const redis_reply& r, const result_handler& done) {
+    if (r.kind == redis_reply::error || r.kind != redis_reply::array || r.elements.size() != 3) {
+        spdlog::error("redis store: unexpected script reply ({})", r.kind == redis_reply::error ? r.str : "shape");
+        return done(false, {});
+    }
+    actions batch;
+    for (const auto& e : r.elements[1].elements) {
+        session_id partner;
+        if (auto a = decode(e.str, &partner)) {
+            auto it = locals_.find(a->to);
+            if (it == locals_.end()) continue;
+            if (std::holds_alternative<out::queued>(a->what)) it->second.waiting = true;
+            if (std::holds_alternative<out::matched>(a->what)) {
+                it->second.waiting = false;
+                it->second.partner = partner;
+            }
+            if (std::holds_alternative<out::peer_left>(a->what)) it->second.partner.clear();
+            batch.push_back(std::move(*a));
+        }
+    }
+    deliver(std::move(batch));
+    arm_tick(r.elements[0].integer);
+    done(true, r.elements[2]);
+}
+
+void redis_store::deliver(actions batch) {
+    update_counts();
+    if (!batch.empty() && sink_) sink_->deliver(std::move(batch));
+}
+
+void redis_store::update_counts() {
+    std::uint64_t q = 0, p = 0;
+    for (const auto& [id, l] : locals_) {
+        q += l.waiting;
+        p += !l.partner.empty();
+    }
+    local_count_.store(locals_.size(), std::memory_order_relaxed);
+    queued_.store(q, std::memory_order_relaxed);
+    paired_.store(p, std::memory_order_relaxed);
+}
+
+// A batch published by another instance for sessions of this one.
+void redis_store::on_message(std::string_view payload) {
+    if (stopped_) return;
+    actions batch;
+    for (auto item : split(payload, GS)) {
+        session_id partner;
+        auto a = decode(item, &partner);
+        if (!a) continue;
+        auto it = locals_.find(a->to);
+        if (it == locals_.end()) continue;  // resumed elsewhere meanwhile: at most once
+        if (std::holds_alternative<out::queued>(a->what)) it->second.waiting = true;
+        if (std::holds_alternative<out::matched>(a->what)) {
+            it->second.waiting = false;
+            it->second.partner = partner;
+        }
+        if (std::holds_alternative<out::peer_left>(a->what)) it->second.partner.clear();
+        batch.push_back(std::move(*a));
+    }
+    deliver(std::move(batch));
+}
+
+void redis_store::arm_tick(long long delay_ms) {
+    if (delay_ms < 0 || stopped_) return;
+    auto at = clock::now() + std::chrono::milliseconds(delay_ms);
+    if (tick_at_ && *tick_at_ <= at) return;
+    tick_at_ = at;
+    tick_timer_.expires_at(at);
+    tick_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopped_) return;
+        tick_at_.reset();
+        if (link_->ready()) eval("tick", {}, [](bool, const redis_reply&) {});
+    });
+}
+
+// ---- link state, heartbeat, restore ----
+
+void redis_store::on_link(bool ready) {
+    if (stopped_) return;
+    if (!ready) {
+        ready_.store(false);
+        restored_ = false;
+        tick_at_.reset();
+        tick_timer_.cancel();
+        return;
+    }
+    // Redis is back (or new): finish what failed meanwhile, then rebuild this
+    // instance's sessions if it lost them.
+    for (const auto& id : pending_disconnects_) eval("disconnect", {id}, [](bool, const redis_reply&) {});
+    pending_disconnects_.clear();
+    beats_ = 0;
+    beat_timer_.cancel();
+    beat();
+}
+
+void redis_store::beat() {
+    if (stopped_) return;
+    beat_timer_.expires_after(settings_.heartbeat);
+    // Re-arming cancels the previous wait (its handler sees operation_aborted).
+    beat_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopped_) return;
+        beat();
+    });
+    if (!link_->ready()) return;
+    // Session TTLs are refreshed every tenth beat; liveness every beat.
+    bool refresh = beats_++ % 10 == 0;
+    eval("beat", {std::to_string(locals_.size()), refresh ? "1" : "0"}, [this](bool ok, const redis_reply& extra) {
+        if (!ok || extra.elements.size() != 2) return;
+        others_.store(static_cast<std::uint64_t>(std::max(0LL, extra.elements[1].integer)), std::memory_order_relaxed);
+        // Our liveness key was missing: Redis is new or lost its data, or it
+        // buried this instance while it could not beat. Either way, rebuild.
+        if (extra.elements[0].integer == 0 || !restored_) restore();
+    });
+}
+
+void redis_store::restore() {
+    if (stopped_) return;
+    std::vector<std::string> args;
+    std::size_t groups = 0;
+    auto flush = [&](bool last) {
+        auto done = [this, last](bool ok, const redis_reply&) {
+            if (!last) return;
+            if (!ok) return;  // the link is down again; the next ready restores
+            if (!restored_) spdlog::info("redis store: ready ({} local sessions restored)", locals_.size());
+            restored_ = true;
+            ready_.store(true);
+        };
+        eval("restore", std::move(args), done);
+        args.clear();
+        groups = 0;
+    };
+    for (const auto& [id, l] : locals_) {
+        args.insert(args.end(), {id, l.token, l.last_join ? std::string(protocol::name(l.last_join->mode)) : "",
+                                 l.last_join ? join_list(l.last_join->interests) : "",
+                                 l.last_join && l.last_join->fallback ? "1" : "0", l.waiting ? "1" : "0", l.partner});
+        if (++groups == 200) flush(false);
+    }
+    flush(true);
+}
+
+// ---- the store interface ----
+
+void redis_store::unavailable(const session_id& id, protocol::client_type ref) {
+    deliver({{id, out::error{protocol::error_code::unavailable, ref}}});
+}
+
+void redis_store::simple(const char* op, const session_id& id, protocol::client_type ref, std::vector<std::string> more) {
+    auto it = locals_.find(id);
+    if (it == locals_.end()) return;
+    if (!ready_.load()) return unavailable(id, ref);
+    std::vector<std::string> args{id, it->second.token};
+    for (auto& m : more) args.push_back(std::move(m));
+    eval(op, std::move(args), [this, id, ref](bool ok, const redis_reply&) {
+        if (!ok && locals_.count(id)) unavailable(id, ref);
+    });
+}
+
+void redis_store::connect(const session_id& id, const std::string& resume_token) {
+    asio::post(strand_, [this, id, resume_token] {
+        if (stopped_) return;
+        locals_[id].token = resume_token;
+        update_counts();
+        if (!link_->ready()) return;  // created by the restore when Redis is back
+        eval("connect", {id, resume_token}, [](bool, const redis_reply&) {});
+    });
+}
+
+void redis_store::resume(const std::string& token, const std::string& new_token,
+                         std::function<void(std::optional<resumed>)> done) {
+    asio::post(strand_, [this, token, new_token, done = std::move(done)]() mutable {
+        if (stopped_ || !ready_.load()) return asio::post(strand_, [done = std::move(done)] { done(std::nullopt); });
+        eval("resume", {token, new_token}, [this, new_token, done = std::move(done)](bool ok, const redis_reply& extra) {
+            std::optional<resumed> result;
+            if (ok && extra.elements.size() >= 7 && extra.elements[0].str != "-") {
+                const auto& e = extra.elements;
+                resumed r{e[0].str, {}};
+                local& l = locals_[r.id];
+                l.token = new_token;
+                if (!e[1].str.empty())
+                    l.last_join = protocol::join{e[1].str == "text" ? protocol::mode::text : protocol::mode::video,
+                                                 to_list(e[2].str), e[3].str == "1", false};
+                l.partner = e[4].str;
+                l.waiting = e[5].str == "1";
+                for (std::size_t i = 7; i < e.size(); ++i)
+                    if (auto a = decode(r.id + US + e[i].str, nullptr)) r.held.push_back(std::move(*a));
+                update_counts();
+                result = std::move(r);
+            }
+            // Posted, never inline (handle() may run inside other work).
+            asio::post(strand_, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+        });
+    });
+}
+
+void redis_store::join(const session_id& id, protocol::join request) {
+    asio::post(strand_, [this, id, request = std::move(request)] {
+        if (stopped_) return;
+        auto it = locals_.find(id);
+        if (it == locals_.end()) return;
+        it->second.last_join = request;
+        if (!ready_.load()) return unavailable(id, protocol::client_type::join);
+        it->second.partner.clear();
+        simple("join", id, protocol::client_type::join,
+               {std::string(protocol::name(request.mode)), join_list(request.interests), request.fallback ? "1" : "0"});
+    });
+}
+
+void redis_store::next(const session_id& id) {
+    asio::post(strand_, [this, id] {
+        if (stopped_) return;
+        if (ready_.load())
+            if (auto it = locals_.find(id); it != locals_.end()) it->second.partner.clear();
+        simple("next", id, protocol::client_type::next);
+    });
+}
+
+void redis_store::leave(const session_id& id) {
+    asio::post(strand_, [this, id] {
+        if (stopped_) return;
+        if (auto it = locals_.find(id); it != locals_.end() && ready_.load()) {
+            it->second.partner.clear();
+            it->second.waiting = false;
+        }
+        simple("leave", id, protocol::client_type::leave);
+        update_counts();
+    });
+}
+
+void redis_store::report(const session_id& id, protocol::report_reason) {
+    asio::post(strand_, [this, id] {
+        if (stopped_) return;
+        if (auto it = locals_.find(id); it != locals_.end() && ready_.load()) it->second.partner.clear();
+        simple("report", id, protocol::client_type::report);
+    });
+}
+
+void redis_store::signal(const session_id& id, std::string data) {
+    asio::post(strand_, [this, id, data = std::move(data)]() mutable {
+        if (stopped_) return;
+        auto it = locals_.find(id);
+        if (it == locals_.end()) return;
+        if (!ready_.load()) {
+            // Redis is away, but a partner on this instance can still be reached.
+            auto p = locals_.find(it->second.partner);
+            if (!it->second.partner.empty() && p != locals_.end() && p->second.partner == id)
+                return deliver({{p->first, out::signal{std::move(data)}}});
+            return unavailable(id, protocol::client_type::signal);
+        }
+        simple("signal", id, protocol::client_type::signal, {std::move(data)});
+    });
+}
+
+void redis_store::disconnect(const session_id& id) {
+    asio::post(strand_, [this, id] {
+        if (stopped_) return;
+        if (!locals_.erase(id)) return;
+        update_counts();
+        if (!link_->ready()) {
+            pending_disconnects_.insert(id);
+            return;
+        }
+        eval("disconnect", {id}, [this, id](bool ok, const redis_reply&) {
+            if (!ok && !locals_.count(id)) pending_disconnects_.insert(id);
+        });
+    });
+}
+
+std::uint64_t redis_store::online() const {
+    return local_count_.load(std::memory_order_relaxed) + others_.load(std::memory_order_relaxed);
+}
+
+store_status redis_store::status() const {
+    if (ready_.load()) return {};
+    return {false, "redis unavailable"};
+}
+
+store::stats redis_store::snapshot() const {
+    auto n = local_count_.load(std::memory_order_relaxed);
+    return {n, n, queued_.load(std::memory_order_relaxed), paired_.load(std::memory_order_relaxed)};
+}
+
+void redis_store::shutdown() {
+    asio::post(strand_, [this] {
+        if (stopped_) return;
+        stopped_ = true;
+        ready_.store(false);
+        beat_timer_.cancel();
+        tick_timer_.cancel();
+        if (!link_->ready()) return link_->stop();
+        // Leave no liveness behind: hold what is still here for resume elsewhere.
+        eval("drop", {}, [this](bool, const redis_reply&) { link_->stop(); });
+    });
+}
+
+}  // namespace serendip
