@@ -26,6 +26,7 @@ local FALLBACK, PAIR_TIMEOUT, RESUME = tonumber(ARGV[3]), tonumber(ARGV[4]), ton
 local HELD_MAX, RECENT_MAX = tonumber(ARGV[6]), tonumber(ARGV[7])
 local SESS_TTL, INST_TTL = tonumber(ARGV[8]), tonumber(ARGV[9])
 local HOLD_TTL = RESUME + SESS_TTL
+local EXPIRES = tonumber(ARGV[10])
 
 local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -68,6 +69,19 @@ local function alive(inst)
     alive_cache[inst] = a
   end
   return a
+end
+
+-- Whether the instance's subscriber is connected: a killed instance loses it
+-- at once (the kernel closes its socket), long before its key expires.
+local listening_cache = {}
+local function listening(inst)
+  if inst == SELF then return true end
+  local l = listening_cache[inst]
+  if l == nil then
+    l = tonumber(redis.call('PUBSUB', 'NUMSUB', 'sd:c:' .. inst)[2]) > 0
+    listening_cache[inst] = l
+  end
+  return l
 end
 
 -- Every key of a session gets the TTL its state calls for.
@@ -173,7 +187,7 @@ local function try_match(id)
       if not c[1] or c[1] ~= '1' or not c[7] then
         -- Expired or no longer waiting: a stale entry.
         redis.call('ZREM', QK(me[2]), cid)
-      elseif alive(c[2]) then
+      elseif alive(c[2]) and listening(c[2]) then
         local shared = false
         for _, x in ipairs(split(c[3], RS)) do if has(my_ints, x) then shared = true; break end end
         if shared or (my_open and is_open(c[3] or '', c[4], c[5])) then
@@ -297,7 +311,11 @@ local function tick()
   end
 end
 
-local A = 10  -- first op argument
+local A = 11  -- first op argument
+-- A client operation whose sender gave up waiting (Redis was frozen, the
+-- reply late) must not take effect afterwards: the client was told
+-- `unavailable`.
+if EXPIRES > 0 and NOW > EXPIRES then return {-1, {}, {'stale'}} end
 if OP == 'connect' then
   if redis.call('EXISTS', SK(ARGV[A])) == 0 then create(ARGV[A], ARGV[A + 1]) end
   return finish()
@@ -412,7 +430,7 @@ elseif OP == 'beat' then
     if inst ~= SELF then others = others + tonumber(redis.call('GET', IK(inst)) or '0') end
   end
   tick()
-  return finish({had, others})
+  return finish({had, others, NOW})
 elseif OP == 'restore' then
   -- Groups of 7: id, token, mode, interests, fallback, waiting, partner.
   local i = A
@@ -422,6 +440,8 @@ elseif OP == 'restore' then
     i = i + 7
     local fresh = redis.call('EXISTS', SK(id)) == 0
     if ensure(id, tok) then
+      -- This instance knows best whether its own user is waiting.
+      if waiting ~= '1' and redis.call('HEXISTS', SK(id), 'q') == 1 then dequeue(id) end
       if fresh and jm ~= '' then redis.call('HSET', SK(id), 'jm', jm, 'ji', ji, 'jf', jf) end
       local h = redis.call('HMGET', SK(id), 'p', 'q')
       if not h[1] and partner ~= '' then
@@ -430,6 +450,9 @@ elseif OP == 'restore' then
         if not pp or pp == id then redis.call('HSET', SK(id), 'p', partner, 'pid', '0', 'ps', '1') end
       elseif not h[1] and not h[2] and waiting == '1' then
         enqueue(id, true)
+      elseif not h[1] and h[2] then
+        -- Still waiting: partners may have become reachable meanwhile (rule 4).
+        try_match(id)
       end
     end
   end

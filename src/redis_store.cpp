@@ -132,10 +132,18 @@ void redis_store::start() {
 // ---- talking to the script ----
 
 void redis_store::eval(std::string op, std::vector<std::string> args, result_handler done) {
+    // Client operations carry the (Redis) time after which they must not run.
+    bool client_op = op != "beat" && op != "tick" && op != "restore" && op != "drop" && op != "disconnect";
+    std::string expires = "0";
+    if (client_op && offset_ms_) {
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count();
+        expires = std::to_string(now + *offset_ms_ + settings_.link.command_timeout.count());
+    }
     std::vector<std::string> cmd;
-    cmd.reserve(4 + fixed_args_.size() + args.size());
+    cmd.reserve(5 + fixed_args_.size() + args.size());
     cmd.insert(cmd.end(), {"EVALSHA", sha_, "0", std::move(op)});
     cmd.insert(cmd.end(), fixed_args_.begin(), fixed_args_.end());
+    cmd.push_back(std::move(expires));
     for (auto& a : args) cmd.push_back(std::move(a));
     auto retry = std::make_shared<std::vector<std::string>>(cmd);
     link_->command(std::move(cmd), [this, retry, done = std::move(done)](boost::system::error_code ec, redis_reply r) {
@@ -175,7 +183,9 @@ void redis_store::handle(const redis_reply& r, const result_handler& done) {
     }
     deliver(std::move(batch));
     arm_tick(r.elements[0].integer);
-    done(true, r.elements[2]);
+    const auto& extra = r.elements[2];
+    if (extra.elements.size() == 1 && extra.elements[0].str == "stale") return done(false, extra);
+    done(true, extra);
 }
 
 void redis_store::deliver(actions batch) {
@@ -260,7 +270,9 @@ void redis_store::beat() {
     // Session TTLs are refreshed every tenth beat; liveness every beat.
     bool refresh = beats_++ % 10 == 0;
     eval("beat", {std::to_string(locals_.size()), refresh ? "1" : "0"}, [this](bool ok, const redis_reply& extra) {
-        if (!ok || extra.elements.size() != 2) return;
+        if (!ok || extra.elements.size() != 3) return;
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count();
+        offset_ms_ = extra.elements[2].integer - now;
         others_.store(static_cast<std::uint64_t>(std::max(0LL, extra.elements[1].integer)), std::memory_order_relaxed);
         // Our liveness key was missing: Redis is new or lost its data, or it
         // buried this instance while it could not beat. Either way, rebuild.

@@ -88,6 +88,7 @@ private:
     std::optional<std::chrono::steady_clock::time_point> tick_at_;
     std::unordered_map<session_id, local> locals_;  // on strand_
     std::unordered_set<session_id> pending_disconnects_;
+    std::optional<long long> offset_ms_;  // Redis time minus steady time, from the last beat
     unsigned beats_ = 0;
     bool restored_ = false;
     bool stopped_ = false;

@@ -1,0 +1,453 @@
+// Several real server processes sharing one real redis-server: every flow of
+// PROTOCOL.md across instances, the matching invariants under concurrency,
+// and the fault scenarios (Redis down at start, restarted, frozen; an
+// instance killed), with checks on what clients receive and on the keyspace.
+
+#include "redis/redis_server.hpp"
+#include "ws_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+using namespace serendip::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// One serendip-server process on a free port.
+class instance {
+public:
+    instance(const std::string& store_url, std::vector<std::string> extra = {}) {
+        static int counter = 0;
+        auto dir = fs::temp_directory_path();
+        auto tag = std::to_string(getpid()) + "-" + std::to_string(++counter);
+        port_file_ = (dir / ("serendip-redis-port-" + tag)).string();
+        log_ = (dir / ("serendip-redis-log-" + tag)).string();
+        fs::remove(port_file_);
+        std::vector<std::string> args{SERENDIP_SERVER_BINARY, "--listen", "127.0.0.1", "--port", "0",
+                                      "--port-file", port_file_, "--web-root", SERENDIP_FIXTURES "/www",
+                                      "--threads", "2", "--store", store_url, "--redis-heartbeat", "200ms",
+                                      "--redis-timeout", "500ms", "--resume-window", "2s", "--pair-timeout", "20s",
+                                      "--fallback-after", "500ms", "--log-level", "info", "--join-rate", "50"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, 2, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+        posix_spawn_file_actions_destroy(&actions);
+        auto deadline = std::chrono::steady_clock::now() + 15s;
+        while (!fs::exists(port_file_) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+        if (!fs::exists(port_file_)) throw std::runtime_error("server did not start: " + slurp(log_));
+        port_ = static_cast<std::uint16_t>(std::stoi(slurp(port_file_)));
+    }
+    ~instance() { kill(SIGKILL); }
+
+    void kill(int sig) {
+        if (pid_ <= 0) return;
+        ::kill(pid_, sig);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+    }
+    std::uint16_t port() const { return port_; }
+    std::string log() const { return slurp(log_); }
+    int readyz() const { return status_of(http_get(port_, "/readyz")); }
+    bool wait_ready(std::chrono::milliseconds timeout = 10s) const {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (readyz() == 200) return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    }
+
+private:
+    pid_t pid_ = -1;
+    std::uint16_t port_ = 0;
+    std::string port_file_, log_;
+};
+
+struct peer {
+    std::unique_ptr<ws_client> ws;
+    std::string session, token;
+    json welcome;
+};
+
+peer connect(std::uint16_t port, const std::string& path = "/ws") {
+    peer p{ws_client::connect(port, {.path = path}), {}, {}, {}};
+    p.welcome = p.ws->expect_next("welcome", 10s);
+    p.session = p.welcome["session"];
+    p.token = p.welcome["resume"];
+    return p;
+}
+
+json join(const std::string& mode = "video", std::vector<std::string> interests = {}, bool fallback = true) {
+    return {{"type", "join"}, {"mode", mode}, {"interests", interests}, {"fallback", fallback}};
+}
+
+json candidate(const std::string& text) {
+    return {{"type", "signal"}, {"data", {{"candidate", {{"candidate", text}, {"sdpMid", "0"}, {"sdpMLineIndex", 0}}}}}};
+}
+
+// The next frame of one of `types`, skipping `online`; throws on timeout.
+json expect_one_of(ws_client& ws, std::set<std::string> types, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left <= 0ms) throw std::runtime_error("timed out");
+        auto f = ws.recv(left);
+        if (!f) throw std::runtime_error("timed out or closed");
+        if (types.count((*f)["type"])) return *f;
+        if ((*f)["type"] == "online") continue;
+    }
+}
+
+class redis_multi : public ::testing::Test {
+protected:
+    redis_server redis;  // throws if it cannot start: the test fails
+
+    std::vector<std::unique_ptr<instance>> start(int n) {
+        std::vector<std::unique_ptr<instance>> out;
+        for (int i = 0; i < n; ++i) out.push_back(std::make_unique<instance>(redis.url()));
+        for (auto& s : out) EXPECT_TRUE(s->wait_ready()) << s->log();
+        return out;
+    }
+
+    std::pair<peer, peer> paired(std::uint16_t pa, std::uint16_t pb) {
+        auto a = connect(pa);
+        auto b = connect(pb);
+        a.ws->send(join());
+        a.ws->expect_next("queued");
+        b.ws->send(join());
+        EXPECT_EQ(a.ws->expect("matched", 10s)["role"], "offerer");
+        EXPECT_EQ(b.ws->expect("matched", 10s)["role"], "answerer");
+        return {std::move(a), std::move(b)};
+    }
+
+    void expect_every_key_has_a_ttl() {
+        auto bad = redis.keys_without_ttl();
+        EXPECT_TRUE(bad.empty()) << "keys without a TTL: " << ::testing::PrintToString(bad);
+    }
+
+    // Session records left in Redis (sd:s:*).
+    std::vector<std::string> session_keys() { return redis.cmd({"KEYS", "sd:s:*"}).items; }
+};
+
+}  // namespace
+
+TEST_F(redis_multi, strangers_on_two_instances_pair_signal_and_part) {
+    auto s = start(2);
+    auto [a, b] = paired(s[0]->port(), s[1]->port());
+    a.ws->send(candidate("from-a"));
+    EXPECT_EQ(b.ws->expect("signal")["data"]["candidate"]["candidate"], "from-a");
+    b.ws->send(json{{"type", "signal"}, {"data", {{"description", {{"type", "answer"}, {"sdp", "v=0"}}}}}});
+    auto sig = a.ws->expect("signal");
+    EXPECT_EQ(sig["data"], (json{{"description", {{"type", "answer"}, {"sdp", "v=0"}}}}));
+
+    a.ws->send(json{{"type", "next"}});
+    EXPECT_EQ(b.ws->expect("peer_left")["reason"], "next");
+    a.ws->expect("queued");
+    b.ws->send(json{{"type", "next"}});  // only each other: recent partners meet again
+    a.ws->expect("matched", 10s);
+    b.ws->expect("matched", 10s);
+    b.ws->send(json{{"type", "leave"}});
+    EXPECT_EQ(a.ws->expect("peer_left")["reason"], "leave");
+
+    // Report: the partner hears it, the reporter is re-queued, the two never meet again.
+    a.ws->send(join());
+    a.ws->expect("queued");
+    b.ws->send(join());
+    a.ws->expect("matched", 10s);
+    b.ws->expect("matched", 10s);
+    a.ws->send(json{{"type", "report"}, {"reason", "spam"}});
+    EXPECT_EQ(b.ws->expect("peer_left")["reason"], "report");
+    a.ws->expect("queued");
+    b.ws->send(json{{"type", "next"}});
+    b.ws->expect("queued");
+    EXPECT_TRUE(a.ws->quiet_for(800ms)) << "a reported b: never matched again";
+
+    // Errors are the same as on one instance.
+    auto c = connect(s[1]->port());
+    c.ws->send(candidate("x"));
+    auto e = c.ws->expect("error");
+    EXPECT_EQ(e["code"], "not_paired");
+    c.ws->send(json{{"type", "next"}});
+    e = c.ws->expect("error");
+    EXPECT_EQ(e["code"], "bad_message");
+    EXPECT_EQ(e["ref"], "next");
+    c.ws->send(json{{"type", "report"}, {"reason", "spam"}});
+    e = c.ws->expect("error");
+    EXPECT_EQ(e["code"], "not_paired");
+    EXPECT_EQ(e["ref"], "report");
+    expect_every_key_has_a_ttl();
+}
+
+TEST_F(redis_multi, interests_modes_and_fallback_across_instances) {
+    auto s = start(2);
+    auto t = connect(s[0]->port());
+    auto v = connect(s[1]->port());
+    t.ws->send(join("text"));
+    t.ws->expect("queued");
+    v.ws->send(join("video"));
+    v.ws->expect("queued");
+    EXPECT_TRUE(t.ws->quiet_for(500ms)) << "modes never mix";
+
+    auto chess = connect(s[0]->port());
+    chess.ws->send(join("video", {"chess"}, false));
+    chess.ws->expect("queued");
+    EXPECT_TRUE(chess.ws->quiet_for(900ms)) << "no fallback: only a shared interest";
+    auto fan = connect(s[1]->port());
+    fan.ws->send(join("video", {"music", "chess"}));
+    auto m = chess.ws->expect("matched", 10s);
+    EXPECT_EQ(m["common"], json::array({"chess"}));
+    EXPECT_EQ(m["role"], "offerer");
+    EXPECT_EQ(fan.ws->expect("matched")["role"], "answerer");
+
+    // Fallback: interests open to anyone after the delay.
+    auto late = connect(s[0]->port());
+    late.ws->send(join("video", {"knitting"}));
+    auto m2 = late.ws->expect("matched", 10s);
+    EXPECT_TRUE(m2["common"].empty());
+    v.ws->expect("matched", 10s);
+}
+
+TEST_F(redis_multi, online_counts_every_instance) {
+    auto s = start(3);
+    auto a = connect(s[0]->port());
+    auto b = connect(s[1]->port());
+    auto c = connect(s[2]->port());
+    // Each instance publishes its count with the heartbeat; the sum converges.
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    int last = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto d = connect(s[0]->port());
+        last = d.welcome["online"];
+        if (last == 4) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(last, 4) << "welcome.online counts every instance and this client";
+}
+
+TEST_F(redis_multi, resume_on_another_instance_delivers_held_signals) {
+    auto s = start(3);
+    auto [a, b] = paired(s[0]->port(), s[1]->port());
+    a.ws->send(candidate("hello"));
+    b.ws->expect("signal");
+    b.ws->close();
+    std::this_thread::sleep_for(200ms);
+    a.ws->send(candidate("while-away-1"));
+    a.ws->send(candidate("while-away-2"));
+    std::this_thread::sleep_for(200ms);
+    auto b2 = connect(s[2]->port(), "/ws?resume=" + b.token);
+    EXPECT_EQ(b2.session, b.session) << "same session on another instance";
+    EXPECT_EQ(b2.ws->expect_next("signal")["data"]["candidate"]["candidate"], "while-away-1");
+    EXPECT_EQ(b2.ws->expect_next("signal")["data"]["candidate"]["candidate"], "while-away-2");
+    a.ws->send(candidate("after"));
+    EXPECT_EQ(b2.ws->expect("signal")["data"]["candidate"]["candidate"], "after");
+    b2.ws->send(candidate("back"));
+    EXPECT_EQ(a.ws->expect("signal")["data"]["candidate"]["candidate"], "back");
+    // The old token is spent.
+    auto again = ws_client::connect(s[0]->port(), {.path = "/ws?resume=" + b.token});
+    again->expect_next("welcome");
+    EXPECT_EQ(again->expect_next("error")["code"], "resume_failed");
+}
+
+TEST_F(redis_multi, hold_expiry_across_instances_tells_partner_disconnect) {
+    auto s = start(2);
+    auto [a, b] = paired(s[0]->port(), s[1]->port());
+    a.ws->send(candidate("x"));
+    b.ws->expect("signal");
+    b.ws->close();
+    auto l = a.ws->expect("peer_left", 10s);
+    EXPECT_EQ(l["reason"], "disconnect");
+    // Everything of b is gone once its hold expired.
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline && session_keys().size() > 1) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(session_keys(), std::vector<std::string>{"sd:s:" + a.session});
+    expect_every_key_has_a_ttl();
+}
+
+// The matchmaking property across instances: concurrent clients, rounds of
+// `next`; every round all are paired, pairs are symmetric, nobody is paired
+// with themselves or twice.
+TEST_F(redis_multi, concurrent_clients_on_three_instances_pair_consistently) {
+    auto s = start(3);
+    constexpr int n = 24;
+    std::vector<peer> peers;
+    for (int i = 0; i < n; ++i) peers.push_back(connect(s[i % 3]->port()));
+    for (auto& p : peers) p.ws->send(join());
+    for (int round = 0; round < 4; ++round) {
+        if (round > 0)
+            for (auto& p : peers) p.ws->send(json{{"type", "next"}});
+        for (auto& p : peers) ASSERT_NO_THROW(expect_one_of(*p.ws, {"matched"}, 15s)) << "round " << round;
+        for (auto& p : peers) p.ws->send(candidate(p.session));
+        std::map<std::string, std::string> partner;
+        for (auto& p : peers) {
+            json sig;
+            ASSERT_NO_THROW(sig = expect_one_of(*p.ws, {"signal"}, 10s)) << "round " << round;
+            partner[p.session] = sig["data"]["candidate"]["candidate"];
+        }
+        std::this_thread::sleep_for(200ms);
+        for (auto& p : peers) EXPECT_TRUE(p.ws->quiet_for(1ms)) << "one partner only (round " << round << ")";
+        ASSERT_EQ(partner.size(), static_cast<std::size_t>(n));
+        for (auto& [me, other] : partner) {
+            EXPECT_NE(me, other) << "never paired with themselves";
+            EXPECT_EQ(partner[other], me) << "pairs are symmetric";
+        }
+    }
+    expect_every_key_has_a_ttl();
+}
+
+// Fault: Redis down at start. The server starts, /readyz is 503, join answers
+// `unavailable`; once Redis is up, ready within 2 s and matching works.
+TEST_F(redis_multi, redis_down_at_start_then_up) {
+    auto port = redis.port();
+    redis.stop();
+    instance s("redis://127.0.0.1:" + std::to_string(port));
+    EXPECT_EQ(s.readyz(), 503);
+    auto a = connect(s.port());
+    a.ws->send(join());
+    auto e = a.ws->expect("error", 10s);
+    EXPECT_EQ(e["code"], "unavailable");
+    EXPECT_EQ(e["ref"], "join");
+    EXPECT_EQ(status_of(http_get(s.port(), "/healthz")), 200) << "alive, only not ready";
+
+    redis.restart_same_port();
+    auto up = std::chrono::steady_clock::now();
+    ASSERT_TRUE(s.wait_ready(10s)) << s.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - up, 2s) << "ready within 2 s of Redis coming up";
+    a.ws->send(join());
+    a.ws->expect("queued");
+    auto b = connect(s.port());
+    b.ws->send(join());
+    a.ws->expect("matched", 10s);
+    b.ws->expect("matched", 10s);
+    expect_every_key_has_a_ttl();
+}
+
+// Fault: Redis restarted mid-run with its data lost. Pairs keep signalling,
+// waiting users are re-queued (a newcomer finds them), nothing without TTL.
+TEST_F(redis_multi, redis_restart_requeues_waiting_users_and_keeps_pairs) {
+    auto s = start(2);
+    auto [a, b] = paired(s[0]->port(), s[0]->port());
+    a.ws->send(candidate("before"));
+    b.ws->expect("signal");
+    auto [x, y] = paired(s[0]->port(), s[1]->port());
+    x.ws->send(candidate("before"));
+    y.ws->expect("signal");
+    auto waiting = connect(s[1]->port());
+    waiting.ws->send(join("text"));
+    waiting.ws->expect("queued");
+
+    redis.restart_same_port();
+    auto back = std::chrono::steady_clock::now();
+    for (auto& i : s) ASSERT_TRUE(i->wait_ready(10s)) << i->log();
+    EXPECT_LT(std::chrono::steady_clock::now() - back, 5s);
+
+    // The same-instance pair never noticed.
+    a.ws->send(candidate("after"));
+    EXPECT_EQ(b.ws->expect("signal")["data"]["candidate"]["candidate"], "after");
+    // The cross-instance pair too, once both instances restored their halves.
+    x.ws->send(candidate("after"));
+    EXPECT_EQ(y.ws->expect("signal", 10s)["data"]["candidate"]["candidate"], "after");
+    // The waiting user is in the queue again: a newcomer on the other instance meets them.
+    auto newcomer = connect(s[0]->port());
+    newcomer.ws->send(join("text"));
+    newcomer.ws->expect("matched", 10s);
+    waiting.ws->expect("matched", 10s);
+    expect_every_key_has_a_ttl();
+}
+
+// Fault: Redis frozen with SIGSTOP for 10 s. Commands time out, clients get
+// `unavailable`, io threads do not block (HTTP still answers), then everything
+// recovers after SIGCONT.
+TEST_F(redis_multi, redis_frozen_then_thawed) {
+    auto s = start(2);
+    auto a = connect(s[0]->port());
+    a.ws->send(join("text"));
+    a.ws->expect("queued");
+
+    redis.freeze();
+    auto frozen = std::chrono::steady_clock::now();
+    auto b = connect(s[1]->port());
+    b.ws->send(join("text"));
+    auto e = b.ws->expect("error", 10s);
+    EXPECT_EQ(e["code"], "unavailable");
+    EXPECT_LT(std::chrono::steady_clock::now() - frozen, 3s) << "a deadline, not a hang";
+    for (auto& i : s) {
+        auto t0 = std::chrono::steady_clock::now();
+        EXPECT_EQ(status_of(http_get(i->port(), "/healthz")), 200);
+        EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "no io thread blocks on Redis";
+    }
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline && s[1]->readyz() != 503) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(s[1]->readyz(), 503);
+    auto c = connect(s[0]->port());
+    EXPECT_EQ(c.welcome["type"], "welcome") << "new connections are still welcomed";
+    std::this_thread::sleep_until(frozen + 10s);
+    redis.thaw();
+
+    for (auto& i : s) ASSERT_TRUE(i->wait_ready(10s)) << i->log();
+    // a was waiting all along and still is: b finds a.
+    b.ws->send(join("text"));
+    a.ws->expect("matched", 10s);
+    b.ws->expect("matched", 10s);
+    a.ws->send(candidate("after"));
+    EXPECT_EQ(b.ws->expect("signal")["data"]["candidate"]["candidate"], "after");
+    expect_every_key_has_a_ttl();
+}
+
+// Fault: an instance killed with SIGKILL. Its users' partners elsewhere get
+// peer_left within 30 s, its queue entries are never matched, and its keys go.
+TEST_F(redis_multi, killed_instance_partners_hear_and_queue_entries_never_match) {
+    auto s = start(2);
+    auto [a, b] = paired(s[0]->port(), s[1]->port());
+    a.ws->send(candidate("x"));
+    b.ws->expect("signal");
+    auto lonely = connect(s[1]->port());
+    lonely.ws->send(join("text"));
+    lonely.ws->expect("queued");
+
+    s[1]->kill(SIGKILL);
+    auto killed = std::chrono::steady_clock::now();
+    auto newcomer = connect(s[0]->port());
+    newcomer.ws->send(join("text"));
+    newcomer.ws->expect("queued");
+    // A signal to the dead instance's user: peer_left instead of silence.
+    a.ws->send(candidate("anyone?"));
+    auto l = a.ws->expect("peer_left", 30s);
+    EXPECT_EQ(l["reason"], "disconnect");
+    EXPECT_LT(std::chrono::steady_clock::now() - killed, 30s);
+    EXPECT_TRUE(newcomer.ws->quiet_for(2s)) << "the dead instance's queue entry is never matched";
+
+    // Its sessions are gone once their hold expired; every key has a TTL.
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    auto ours = std::set<std::string>{"sd:s:" + a.session, "sd:s:" + newcomer.session};
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto keys = session_keys();
+        if (std::set<std::string>(keys.begin(), keys.end()) == ours) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    auto keys = session_keys();
+    EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()), ours);
+    expect_every_key_has_a_ttl();
+}
