@@ -132,7 +132,10 @@ public:
         });
     }
 
-    void on_message(handler h) { handler_ = std::move(h); }
+    void on_message(handler h) {
+        handler_ = std::move(h);
+        handler_replaced_ = true;
+    }
 
     void send(std::string text) {
         out_.push_back(std::move(text));
@@ -154,7 +157,12 @@ private:
             if (ec) return;
             auto data = self->buf_.cdata();
             std::string_view text(static_cast<const char*>(data.data()), data.size());
-            if (self->handler_) self->handler_(*self, text);
+            // The handler may replace itself: keep it alive while it runs.
+            if (auto h = std::move(self->handler_)) {
+                self->handler_replaced_ = false;
+                h(*self, text);
+                if (!self->handler_replaced_) self->handler_ = std::move(h);
+            }
             self->buf_.consume(self->buf_.size());
             self->read();
         });
@@ -172,6 +180,7 @@ private:
     beast::flat_buffer buf_;
     std::deque<std::string> out_;
     handler handler_;
+    bool handler_replaced_ = false;
 };
 
 using conn_ptr = std::shared_ptr<connection>;

@@ -71,7 +71,7 @@ public:
         ws_.auto_fragment(false);
         // The server never masks, so Beast's write buffer only matters for
         // fragmenting; keep it small, it is allocated per connection.
-        ws_.write_buffer_bytes(512);
+        ws_.write_buffer_bytes(8);
         ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_heard_ = clock::now(); });
         ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, this->shared_from_this()));
     }

@@ -334,7 +334,8 @@ TEST(server_process_test, sigterm_drains_with_1001_and_exits_0) {
     EXPECT_NE(text.find("open session=" + session), std::string::npos) << text;
     EXPECT_NE(text.find("close session=" + session + " reason=going_away"), std::string::npos) << text;
     std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);)
+    for (std::string line; std::getline(lines, line);) {
         if (line.find("session=") != std::string::npos)
             EXPECT_EQ(line.find("127.0.0.1"), std::string::npos) << "no addresses in session logs: " << line;
+    }
 }
