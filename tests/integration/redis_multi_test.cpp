@@ -4,6 +4,7 @@
 // instance killed), with checks on what clients receive and on the keyspace.
 
 #include "redis/redis_server.hpp"
+#include "test_server.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
@@ -450,4 +451,39 @@ TEST_F(redis_multi, killed_instance_partners_hear_and_queue_entries_never_match)
     auto keys = session_keys();
     EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()), ours);
     expect_every_key_has_a_ttl();
+}
+
+// In this process (so the sanitizers see it): a Redis-backed server drains
+// and stops cleanly, with Redis up and with Redis gone, and what it held is
+// left for resume elsewhere rather than matchable.
+TEST(redis_in_process, stops_cleanly_with_redis_up_and_down) {
+    redis_server redis;
+    for (bool kill_redis_first : {false, true}) {
+        std::string session;
+        {
+            test_server server([&](serendip::config& c) {
+                c.store = redis.url();
+                c.redis_heartbeat = 100ms;
+                c.redis_timeout = 300ms;
+            });
+            auto deadline = std::chrono::steady_clock::now() + 10s;
+            while (status_of(http_get(server.port(), "/readyz")) != 200 && std::chrono::steady_clock::now() < deadline)
+                std::this_thread::sleep_for(20ms);
+            ASSERT_EQ(status_of(http_get(server.port(), "/readyz")), 200);
+            auto a = connect(server.port());
+            session = a.session;
+            a.ws->send(join());
+            a.ws->expect_next("queued");
+            if (kill_redis_first) redis.stop();
+            auto t0 = std::chrono::steady_clock::now();
+            server.stop();
+            EXPECT_LT(std::chrono::steady_clock::now() - t0, 8s);
+            EXPECT_EQ(a.ws->wait_closed(5s), 1001);
+        }
+        if (kill_redis_first) break;
+        // The queue entry is gone and the session is held, not connected.
+        EXPECT_EQ(redis.cmd({"ZCARD", "sd:q:video"}).integer, 0);
+        EXPECT_EQ(redis.cmd({"HGET", "sd:s:" + session, "c"}).str, "0");
+        EXPECT_TRUE(redis.keys_without_ttl().empty());
+    }
 }
