@@ -8,6 +8,10 @@
 //   serendip-bench relay --port 8080 --server-pid PID --pairs 500 --seconds 10 [--rate 5000]
 //   serendip-bench churn --port 8080 --server-pid PID --clients 2000 --seconds 10 [--rate 2000]
 //
+// Several instances: --port 8081,8082 spreads the clients round-robin over
+// them, and --server-pid PID1,PID2,REDIS_PID sums the CPU time and memory of
+// all of them (instances plus Redis).
+//
 // --rate 0 (the default) runs at full speed; otherwise it is the total
 // round trips (relay) or matches (churn) per second.
 
@@ -46,8 +50,8 @@ namespace {
 struct options {
     std::string scenario;
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8080;
-    int server_pid = 0;
+    std::vector<std::uint16_t> ports{8080};  // several instances: clients spread round-robin
+    std::vector<int> server_pids;            // CPU and RSS are summed (instances, Redis)
     int connections = 19'000;
     int pairs = 500;
     int clients = 2'000;
@@ -87,8 +91,12 @@ struct proc_sample {
 };
 
 proc_sample sample(const options& o) {
-    return {o.server_pid ? cpu_seconds(o.server_pid) : 0, cpu_seconds(getpid()),
-            o.server_pid ? rss_kib(o.server_pid) : 0, clock_type::now()};
+    proc_sample s{0, cpu_seconds(getpid()), 0, clock_type::now()};
+    for (int pid : o.server_pids) {
+        s.server_cpu += cpu_seconds(pid);
+        s.server_rss += rss_kib(pid);
+    }
+    return s;
 }
 
 // ---- statistics ---------------------------------------------------------
@@ -193,13 +201,14 @@ void open_many(asio::io_context& ioc, const options& o, int n, std::function<voi
         int started = 0, finished = 0, failed = 0;
     };
     auto st = std::make_shared<state>();
-    tcp::endpoint at(asio::ip::make_address(o.host), o.port);
-    std::string host = o.host + ":" + std::to_string(o.port);
     auto start_one = std::make_shared<std::function<void()>>();
-    *start_one = [&ioc, st, at, host, n, done, start_one]() {
+    *start_one = [&ioc, &o, st, n, done, start_one]() {
         if (st->started >= n) return;
         auto c = std::make_shared<connection>(ioc);
         c->id = st->started++;
+        auto port = o.ports[static_cast<std::size_t>(c->id) % o.ports.size()];
+        tcp::endpoint at(asio::ip::make_address(o.host), port);
+        std::string host = o.host + ":" + std::to_string(port);
         // Welcome is the first frame: count the connection open when it comes.
         c->on_message([st, n, done, start_one](connection& self, std::string_view frame) {
             if (type_of(frame) != "welcome") return;
@@ -464,7 +473,7 @@ json churn(const options& o) {
 }
 
 int usage() {
-    std::cerr << "usage: serendip-bench idle|relay|churn [--host H] [--port N] [--server-pid PID]\n"
+    std::cerr << "usage: serendip-bench idle|relay|churn [--host H] [--port N[,N...]] [--server-pid PID[,PID...]]\n"
                  "       [--connections N] [--pairs N] [--clients N] [--seconds S] [--rate R] [--concurrency N]\n";
     return 2;
 }
@@ -478,8 +487,15 @@ int main(int argc, char** argv) {
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
         if (k == "--host") o.host = v;
-        else if (k == "--port") o.port = static_cast<std::uint16_t>(std::stoi(v));
-        else if (k == "--server-pid") o.server_pid = std::stoi(v);
+        else if (k == "--port" || k == "--server-pid") {
+            // A comma-separated list: several instances (and Redis's pid, to count its CPU).
+            std::vector<int> list;
+            std::istringstream in(v);
+            for (std::string item; std::getline(in, item, ',');) list.push_back(std::stoi(item));
+            if (k == "--port") o.ports.assign(list.begin(), list.end());
+            else o.server_pids = list;
+            if (o.ports.empty()) return usage();
+        }
         else if (k == "--connections") o.connections = std::stoi(v);
         else if (k == "--pairs") o.pairs = std::stoi(v);
         else if (k == "--clients") o.clients = std::stoi(v);
