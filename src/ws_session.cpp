@@ -11,7 +11,9 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
@@ -25,6 +27,11 @@ namespace websocket = beast::websocket;
 using clock = std::chrono::steady_clock;
 
 namespace {
+
+using strand_socket = asio::basic_stream_socket<tcp, asio::strand<asio::io_context::executor_type>>;
+
+// The first piece of each message read; most client messages fit.
+constexpr std::size_t first_read_bytes = 128;
 
 // How long a closing handshake may take before the socket is cut.
 constexpr auto close_grace = std::chrono::seconds(3);
@@ -59,7 +66,7 @@ public:
 
     void run(request req, std::string resume_token) {
         resume_token_ = std::move(resume_token);
-        beast::get_lowest_layer(ws_).expires_never();
+        if constexpr (!std::is_same_v<Stream, strand_socket>) beast::get_lowest_layer(ws_).expires_never();
         websocket::stream_base::timeout t{};
         t.handshake_timeout = std::chrono::seconds(10);  // also bounds the closing handshake
         t.idle_timeout = websocket::stream_base::none();  // our own pings, see arm_timer
@@ -117,15 +124,21 @@ private:
         for (auto& text : early) handle(text);
     }
 
+    // Reads a message in pieces: a small first piece, so that an idle
+    // connection's pending read holds 128 bytes rather than Beast's 1536 (see
+    // docs/performance.md), then the rest of the message in larger ones.
     void do_read() {
-        ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
+        std::size_t limit = ws_.is_message_done() ? first_read_bytes : ctx_.cfg.max_message_bytes;
+        ws_.async_read_some(buffer_, limit,
+                            beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
         if (ec) return finish(ec);
         last_heard_ = clock::now();
+        if (!ws_.is_message_done()) return do_read();
         if (!ws_.got_text()) {
-            buffer_.consume(buffer_.size());
+            buffer_.clear();
             start_close(close_reason::binary);
             return do_read();  // keep reading: the closing handshake needs it
         }
@@ -137,9 +150,9 @@ private:
                 handle(text);
             }
         }
-        buffer_.consume(buffer_.size());
+        buffer_.clear();
         // Idle connections keep no read buffer: memory per connection matters.
-        if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+        buffer_.shrink_to_fit();
         do_read();
     }
 
@@ -259,7 +272,8 @@ private:
 
     void hard_close() {
         beast::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
+        if constexpr (std::is_same_v<Stream, strand_socket>) beast::get_lowest_layer(ws_).close(ignored);
+        else beast::get_lowest_layer(ws_).socket().close(ignored);
     }
 
     // Pings every ping_interval; a connection silent for idle_timeout is closed.
@@ -306,10 +320,11 @@ private:
         }
     }
 
-    websocket::stream<Stream> ws_;
+    websocket::stream<Stream, false> ws_;  // permessage-deflate off by design: smaller state
     context& ctx_;
     beast::flat_buffer buffer_;
-    asio::steady_timer timer_;
+    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, typename websocket::stream<Stream, false>::executor_type>
+        timer_;
     std::vector<frame> queue_;  // short; a deque would allocate 512 B per idle connection
     frame in_flight_;
     std::size_t queued_bytes_ = 0;
@@ -328,9 +343,22 @@ private:
 
 }  // namespace
 
+// After the upgrade a plain connection needs none of tcp_stream's timers
+// (the WebSocket layer has its own), and a socket typed on its strand avoids
+// the type-erased executor in every operation: both save memory per
+// connection and time per message.
+
 template <class Stream>
 void start_websocket(Stream&& stream, request&& req, std::string resume_token, context& ctx) {
-    std::make_shared<ws_session<Stream>>(std::move(stream), ctx)->run(std::move(req), std::move(resume_token));
+    if constexpr (std::is_same_v<Stream, plain_stream>) {
+        tcp::socket socket = stream.release_socket();
+        auto* strand = socket.get_executor().template target<asio::strand<asio::io_context::executor_type>>();
+        auto protocol = socket.local_endpoint().protocol();
+        strand_socket bare(*strand, protocol, socket.release());
+        std::make_shared<ws_session<strand_socket>>(std::move(bare), ctx)->run(std::move(req), std::move(resume_token));
+    } else {
+        std::make_shared<ws_session<Stream>>(std::move(stream), ctx)->run(std::move(req), std::move(resume_token));
+    }
 }
 
 template void start_websocket<plain_stream>(plain_stream&&, request&&, std::string, context&);
