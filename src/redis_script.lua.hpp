@@ -95,8 +95,9 @@ local function touch(id)
   if h[2] then redis.call('PEXPIRE', 'sd:t:' .. h[2], ttl) end
 end
 
-local function emit(to, kind, a, b, c)
-  local h = redis.call('HMGET', SK(to), 'c', 'i', 'hn')
+-- `h`, if given, is the recipient's {c, i, hn}, already read.
+local function emit(to, kind, a, b, c, h)
+  h = h or redis.call('HMGET', SK(to), 'c', 'i', 'hn')
   if not h[1] then return end
   local enc = kind .. US .. (a or '') .. US .. (b or '') .. US .. (c or '')
   if h[1] == '1' then
@@ -118,7 +119,9 @@ local function emit(to, kind, a, b, c)
   redis.call('PEXPIRE', HK(to), HOLD_TTL)
 end
 
+local added_deadline = false
 local function deadline(at, kind, id, gen)
+  added_deadline = true
   redis.call('ZADD', DK, S(at), kind .. US .. id .. US .. gen)
   redis.call('PEXPIRE', DK, SESS_TTL + RESUME + PAIR_TIMEOUT)
 end
@@ -195,7 +198,8 @@ local function try_match(id)
           local rank = (recent and 2 or 0) + (shared and 0 or 1)
           if rank < best_rank then
             best, best_rank, best_seq, best_ints = cid, rank, tonumber(cands[i + 1]), c[3] or ''
-            if rank == 0 then break end
+            -- Without interests of my own, no candidate can share one: the first fit is best.
+            if rank == 0 or (rank == 1 and #my_ints == 0) then break end
           end
         end
       end
@@ -280,11 +284,15 @@ local function due_delay()
   return delay
 end
 
-local function finish(extra)
+-- The delay to the earliest deadline is only worth reading when this call
+-- added one (or is a tick/beat): the caller arms its timer with it.
+local function finish(extra, with_delay)
   for inst, list in pairs(pubs) do
     redis.call('PUBLISH', 'sd:c:' .. inst, table.concat(list, GS))
   end
-  return {due_delay(), out, extra or {}}
+  local delay = -1
+  if added_deadline or with_delay then delay = due_delay() end
+  return {delay, out, extra or {}}
 end
 
 local function tick()
@@ -379,14 +387,19 @@ elseif OP == 'report' then
   enqueue(id, false)
   return finish()
 elseif OP == 'signal' then
+  -- The hot path: two reads when all is well.
   local id = ARGV[A]
-  if not ensure(id, ARGV[A + 1]) then return finish() end
-  local partner = redis.call('HGET', SK(id), 'p')
+  local me = redis.call('HMGET', SK(id), 'i', 'c', 'p', 'ps')
+  if me[1] ~= SELF or me[2] ~= '1' then
+    if not ensure(id, ARGV[A + 1]) then return finish() end
+    me = redis.call('HMGET', SK(id), 'i', 'c', 'p', 'ps')
+  end
+  local partner = me[3]
   if not partner then
     emit(id, 'e', 'not_paired', 'signal')
     return finish()
   end
-  local ph = redis.call('HMGET', SK(partner), 'c', 'i')
+  local ph = redis.call('HMGET', SK(partner), 'c', 'i', 'hn')
   if not ph[1] or (ph[1] == '1' and not alive(ph[2])) then
     -- The partner's instance is gone: say so instead of dropping the signal.
     if ph[1] then bury(ph[2]) end
@@ -394,9 +407,11 @@ elseif OP == 'signal' then
     emit(id, 'l', 'disconnect')
     return finish()
   end
-  redis.call('HSET', SK(id), 'ps', '1')
-  redis.call('HSET', SK(partner), 'ps', '1')
-  emit(partner, 's', ARGV[A + 2])
+  if me[4] ~= '1' then
+    redis.call('HSET', SK(id), 'ps', '1')
+    redis.call('HSET', SK(partner), 'ps', '1')
+  end
+  emit(partner, 's', ARGV[A + 2], nil, nil, ph)
   return finish()
 elseif OP == 'disconnect' then
   local id = ARGV[A]
@@ -404,7 +419,7 @@ elseif OP == 'disconnect' then
   return finish()
 elseif OP == 'tick' then
   tick()
-  return finish()
+  return finish(nil, true)
 elseif OP == 'beat' then
   -- ARGV[A]: sessions here; ARGV[A+1]: '1' to refresh their TTLs.
   local prev = redis.call('ZSCORE', INSTS, SELF)
@@ -430,7 +445,7 @@ elseif OP == 'beat' then
     if inst ~= SELF then others = others + tonumber(redis.call('GET', IK(inst)) or '0') end
   end
   tick()
-  return finish({had, others, NOW})
+  return finish({had, others, NOW}, true)
 elseif OP == 'restore' then
   -- Groups of 7: id, token, mode, interests, fallback, waiting, partner.
   local i = A
