@@ -8,6 +8,8 @@
 #include "serendip/protocol.hpp"
 #include "serendip/rate_limiter.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -30,8 +32,9 @@ namespace {
 
 using strand_socket = asio::basic_stream_socket<tcp, asio::strand<asio::io_context::executor_type>>;
 
-// The first piece of each message read; most client messages fit.
-constexpr std::size_t first_read_bytes = 128;
+// Bounds of the first piece of each message read (see do_read).
+constexpr std::size_t min_first_read_bytes = 128;
+constexpr std::size_t max_first_read_bytes = 4096;
 
 // How long a closing handshake may take before the socket is cut.
 constexpr auto close_grace = std::chrono::seconds(3);
@@ -124,11 +127,12 @@ private:
         for (auto& text : early) handle(text);
     }
 
-    // Reads a message in pieces: a small first piece, so that an idle
-    // connection's pending read holds 128 bytes rather than Beast's 1536 (see
-    // docs/performance.md), then the rest of the message in larger ones.
+    // Reads a message in pieces: the first one sized by the messages this
+    // client sent so far (128 bytes for one that sent none, so an idle
+    // connection's pending read does not hold Beast's default 1536: see
+    // docs/performance.md), then the rest of the message at once.
     void do_read() {
-        std::size_t limit = ws_.is_message_done() ? first_read_bytes : ctx_.cfg.max_message_bytes;
+        std::size_t limit = ws_.is_message_done() ? first_read_ : ctx_.cfg.max_message_bytes;
         ws_.async_read_some(buffer_, limit,
                             beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
     }
@@ -142,6 +146,7 @@ private:
             start_close(close_reason::binary);
             return do_read();  // keep reading: the closing handshake needs it
         }
+        first_read_ = std::clamp(buffer_.size(), first_read_, max_first_read_bytes);
         if (!closing_) {
             std::string text = beast::buffers_to_string(buffer_.data());
             if (id_.empty()) {
@@ -151,8 +156,7 @@ private:
             }
         }
         buffer_.clear();
-        // Idle connections keep no read buffer: memory per connection matters.
-        buffer_.shrink_to_fit();
+        if (buffer_.capacity() > max_first_read_bytes) buffer_.shrink_to_fit();
         do_read();
     }
 
@@ -328,6 +332,7 @@ private:
     std::vector<frame> queue_;  // short; a deque would allocate 512 B per idle connection
     frame in_flight_;
     std::size_t queued_bytes_ = 0;
+    std::size_t first_read_ = min_first_read_bytes;
     std::vector<std::string> early_;
     message_limiter limiter_;
     token_bucket queue_limiter_;
