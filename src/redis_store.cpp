@@ -172,12 +172,7 @@ void redis_store::handle(const redis_reply& r, const result_handler& done) {
         if (auto a = decode(e.str, &partner)) {
             auto it = locals_.find(a->to);
             if (it == locals_.end()) continue;
-            if (std::holds_alternative<out::queued>(a->what)) it->second.waiting = true;
-            if (std::holds_alternative<out::matched>(a->what)) {
-                it->second.waiting = false;
-                it->second.partner = partner;
-            }
-            if (std::holds_alternative<out::peer_left>(a->what)) it->second.partner.clear();
+            note(it->second, *a, partner);
             batch.push_back(std::move(*a));
         }
     }
@@ -194,14 +189,23 @@ void redis_store::deliver(actions batch) {
 }
 
 void redis_store::update_counts() {
-    std::uint64_t q = 0, p = 0;
-    for (const auto& [id, l] : locals_) {
-        q += l.waiting;
-        p += !l.partner.empty();
-    }
     local_count_.store(locals_.size(), std::memory_order_relaxed);
-    queued_.store(q, std::memory_order_relaxed);
-    paired_.store(p, std::memory_order_relaxed);
+    queued_.store(n_waiting_, std::memory_order_relaxed);
+    paired_.store(n_paired_, std::memory_order_relaxed);
+}
+
+// Every change of a mirror entry goes through here, so the counts stay O(1).
+void redis_store::set_state(local& l, bool waiting, session_id partner) {
+    n_waiting_ += static_cast<std::size_t>(waiting) - static_cast<std::size_t>(l.waiting);
+    n_paired_ += static_cast<std::size_t>(!partner.empty()) - static_cast<std::size_t>(!l.partner.empty());
+    l.waiting = waiting;
+    l.partner = std::move(partner);
+}
+
+void redis_store::note(local& l, const action& a, const session_id& partner) {
+    if (std::holds_alternative<out::queued>(a.what)) set_state(l, true, l.partner);
+    else if (std::holds_alternative<out::matched>(a.what)) set_state(l, false, partner);
+    else if (std::holds_alternative<out::peer_left>(a.what)) set_state(l, l.waiting, {});
 }
 
 // A batch published by another instance for sessions of this one.
@@ -214,12 +218,7 @@ void redis_store::on_message(std::string_view payload) {
         if (!a) continue;
         auto it = locals_.find(a->to);
         if (it == locals_.end()) continue;  // resumed elsewhere meanwhile: at most once
-        if (std::holds_alternative<out::queued>(a->what)) it->second.waiting = true;
-        if (std::holds_alternative<out::matched>(a->what)) {
-            it->second.waiting = false;
-            it->second.partner = partner;
-        }
-        if (std::holds_alternative<out::peer_left>(a->what)) it->second.partner.clear();
+        note(it->second, *a, partner);
         batch.push_back(std::move(*a));
     }
     deliver(std::move(batch));
@@ -346,8 +345,7 @@ void redis_store::resume(const std::string& token, const std::string& new_token,
                 if (!e[1].str.empty())
                     l.last_join = protocol::join{e[1].str == "text" ? protocol::mode::text : protocol::mode::video,
                                                  to_list(e[2].str), e[3].str == "1", false};
-                l.partner = e[4].str;
-                l.waiting = e[5].str == "1";
+                set_state(l, e[5].str == "1", e[4].str);
                 for (std::size_t i = 7; i < e.size(); ++i)
                     if (auto a = decode(r.id + US + e[i].str, nullptr)) r.held.push_back(std::move(*a));
                 update_counts();
@@ -366,7 +364,7 @@ void redis_store::join(const session_id& id, protocol::join request) {
         if (it == locals_.end()) return;
         it->second.last_join = request;
         if (!ready_.load()) return unavailable(id, protocol::client_type::join);
-        it->second.partner.clear();
+        set_state(it->second, it->second.waiting, {});
         simple("join", id, protocol::client_type::join,
                {std::string(protocol::name(request.mode)), join_list(request.interests), request.fallback ? "1" : "0"});
     });
@@ -376,7 +374,7 @@ void redis_store::next(const session_id& id) {
     asio::post(strand_, [this, id] {
         if (stopped_) return;
         if (ready_.load())
-            if (auto it = locals_.find(id); it != locals_.end()) it->second.partner.clear();
+            if (auto it = locals_.find(id); it != locals_.end()) set_state(it->second, it->second.waiting, {});
         simple("next", id, protocol::client_type::next);
     });
 }
@@ -385,8 +383,7 @@ void redis_store::leave(const session_id& id) {
     asio::post(strand_, [this, id] {
         if (stopped_) return;
         if (auto it = locals_.find(id); it != locals_.end() && ready_.load()) {
-            it->second.partner.clear();
-            it->second.waiting = false;
+            set_state(it->second, false, {});
         }
         simple("leave", id, protocol::client_type::leave);
         update_counts();
@@ -396,7 +393,7 @@ void redis_store::leave(const session_id& id) {
 void redis_store::report(const session_id& id, protocol::report_reason) {
     asio::post(strand_, [this, id] {
         if (stopped_) return;
-        if (auto it = locals_.find(id); it != locals_.end() && ready_.load()) it->second.partner.clear();
+        if (auto it = locals_.find(id); it != locals_.end() && ready_.load()) set_state(it->second, it->second.waiting, {});
         simple("report", id, protocol::client_type::report);
     });
 }
@@ -420,7 +417,10 @@ void redis_store::signal(const session_id& id, std::string data) {
 void redis_store::disconnect(const session_id& id) {
     asio::post(strand_, [this, id] {
         if (stopped_) return;
-        if (!locals_.erase(id)) return;
+        auto it = locals_.find(id);
+        if (it == locals_.end()) return;
+        set_state(it->second, false, {});
+        locals_.erase(it);
         update_counts();
         if (!link_->ready()) {
             pending_disconnects_.insert(id);

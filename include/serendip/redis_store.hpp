@@ -75,6 +75,8 @@ private:
     void unavailable(const session_id& id, protocol::client_type ref);
     void simple(const char* op, const session_id& id, protocol::client_type ref, std::vector<std::string> more = {});
     void update_counts();
+    void set_state(local& l, bool waiting, session_id partner);
+    void note(local& l, const action& a, const session_id& partner);
 
     boost::asio::any_io_executor strand_;
     matchmaker_settings rules_;
@@ -89,6 +91,7 @@ private:
     std::unordered_map<session_id, local> locals_;  // on strand_
     std::unordered_set<session_id> pending_disconnects_;
     std::optional<long long> offset_ms_;  // Redis time minus steady time, from the last beat
+    std::size_t n_waiting_ = 0, n_paired_ = 0;  // over locals_
     unsigned beats_ = 0;
     bool restored_ = false;
     bool stopped_ = false;
