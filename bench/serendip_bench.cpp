@@ -33,6 +33,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -316,6 +317,61 @@ std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
 }
 
+// Runs the scenario for a warm-up second, then measures `o.seconds`:
+// `measuring` is true only inside the window. Returns the shared fields.
+struct window {
+    proc_sample before, after;
+    double seconds() const { return std::chrono::duration<double>(after.at - before.at).count(); }
+    // Server CPU per unit of work in microseconds, and both sides' cores.
+    json cpu(const char* per_unit_name, std::int64_t units) const {
+        double server = after.server_cpu - before.server_cpu;
+        auto two_places = [](double x) { return std::round(x * 100) / 100; };
+        return {{per_unit_name, units ? std::round(server * 1e6 / units * 10) / 10 : 0},
+                {"server_cpu_cores", two_places(server / seconds())},
+                {"client_cpu_cores", two_places((after.client_cpu - before.client_cpu) / seconds())},
+                {"server_rss_kib", after.server_rss}};
+    }
+};
+
+window measure(asio::io_context& ioc, const options& o, bool& measuring) {
+    run_for(ioc, [] { return false; }, std::chrono::seconds(1));  // warm up
+    measuring = true;
+    window w;
+    w.before = sample(o);
+    run_for(ioc, [] { return false; }, std::chrono::duration<double>(o.seconds));
+    w.after = sample(o);
+    measuring = false;
+    return w;
+}
+
+// Calls `fire` `per_second` times a second on average from one timer,
+// catching up after late wake-ups, until stopped or destroyed.
+class pacer {
+public:
+    pacer(asio::io_context& ioc, double per_second, std::function<void()> fire)
+        : timer_(ioc),
+          interval_(std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(1.0 / per_second))),
+          next_at_(clock_type::now()),
+          fire_(std::move(fire)) {
+        step();
+    }
+    ~pacer() { timer_.cancel(); }
+
+private:
+    void step() {
+        for (auto now = clock_type::now(); next_at_ <= now; next_at_ += interval_) fire_();
+        timer_.expires_at(next_at_);
+        timer_.async_wait([this](beast::error_code ec) {
+            if (!ec) step();
+        });
+    }
+
+    asio::steady_timer timer_;
+    clock_type::duration interval_;
+    clock_type::time_point next_at_;
+    std::function<void()> fire_;
+};
+
 json relay(const options& o) {
     asio::io_context ioc;
     auto conns = paired_clients(ioc, o, o.pairs * 2);
@@ -339,43 +395,22 @@ json relay(const options& o) {
         });
     }
     // Paced: one timer sends to the offerers in turn at the total rate.
-    asio::steady_timer pacer(ioc);
     std::size_t next_offerer = 0;
-    auto interval = paced ? std::chrono::duration<double>(1.0 / o.rate) : std::chrono::duration<double>(0);
-    auto next_at = clock_type::now();
-    std::function<void()> pace = [&] {
-        auto now = clock_type::now();
-        while (next_at <= now) {
-            offerers[next_offerer++ % offerers.size()]->send(candidate_frame(now_ns()));
-            next_at += std::chrono::duration_cast<clock_type::duration>(interval);
-        }
-        pacer.expires_at(next_at);
-        pacer.async_wait([&](beast::error_code ec) {
-            if (!ec) pace();
-        });
-    };
-    if (paced) pace();
+    std::optional<pacer> pacing;
+    if (paced)
+        pacing.emplace(ioc, o.rate, [&] { offerers[next_offerer++ % offerers.size()]->send(candidate_frame(now_ns())); });
     else
         for (auto& c : offerers) c->send(candidate_frame(now_ns()));
-    run_for(ioc, [] { return false; }, std::chrono::seconds(1));  // warm up
-    measuring = true;
-    auto before = sample(o);
-    run_for(ioc, [] { return false; }, std::chrono::duration<double>(o.seconds));
-    auto after = sample(o);
-    measuring = false;
-    pacer.cancel();
-    double secs = std::chrono::duration<double>(after.at - before.at).count();
+    auto w = measure(ioc, o, measuring);
+    pacing.reset();
     json r = {{"scenario", "relay"},
               {"pairs", offerers.size()},
               {"mode", paced ? "paced" : "full speed"},
               {"target_round_trips_per_sec", o.rate},
               {"round_trips", trips},
-              {"round_trips_per_sec", std::round(trips / secs)},
-              {"latency_us", percentiles_us(latencies)},
-              {"server_cpu_us_per_round_trip", trips ? std::round((after.server_cpu - before.server_cpu) * 1e6 / trips * 10) / 10 : 0},
-              {"server_cpu_cores", std::round((after.server_cpu - before.server_cpu) / secs * 100) / 100},
-              {"client_cpu_cores", std::round((after.client_cpu - before.client_cpu) / secs * 100) / 100},
-              {"server_rss_kib", after.server_rss}};
+              {"round_trips_per_sec", std::round(trips / w.seconds())},
+              {"latency_us", percentiles_us(latencies)}};
+    r.update(w.cpu("server_cpu_us_per_round_trip", trips));
     for (auto& c : conns) c->close();
     ioc.run_for(std::chrono::milliseconds(200));
     return r;
@@ -425,48 +460,28 @@ json churn(const options& o) {
             }
         });
     }
-    asio::steady_timer pacer(ioc);
-    auto interval = paced ? std::chrono::duration<double>(1.0 / (2 * o.rate)) : std::chrono::duration<double>(0);
-    auto next_at = clock_type::now();
-    std::function<void()> pace = [&] {
-        auto now = clock_type::now();
-        while (next_at <= now) {
-            if (!ready.empty()) {
-                auto c = ready.front();
-                ready.pop_front();
-                enter_queue(*c, false);
-            }
-            next_at += std::chrono::duration_cast<clock_type::duration>(interval);
-        }
-        pacer.expires_at(next_at);
-        pacer.async_wait([&](beast::error_code ec) {
-            if (!ec) pace();
-        });
-    };
     for (auto& c : conns) {
         joined[c->id] = true;
         enter_queue(*c, true);
     }
-    if (paced) pace();
-    run_for(ioc, [] { return false; }, std::chrono::seconds(1));
-    measuring = true;
-    auto before = sample(o);
-    run_for(ioc, [] { return false; }, std::chrono::duration<double>(o.seconds));
-    auto after = sample(o);
-    measuring = false;
-    pacer.cancel();
-    double secs = std::chrono::duration<double>(after.at - before.at).count();
+    std::optional<pacer> pacing;
+    if (paced)
+        pacing.emplace(ioc, 2 * o.rate, [&] {
+            if (ready.empty()) return;
+            auto c = ready.front();
+            ready.pop_front();
+            enter_queue(*c, false);
+        });
+    auto w = measure(ioc, o, measuring);
+    pacing.reset();
     json r = {{"scenario", "churn"},
               {"clients", conns.size()},
               {"mode", paced ? "paced" : "full speed"},
               {"target_matches_per_sec", o.rate},
               {"matches", matches},
-              {"matches_per_sec", std::round(matches / secs)},
-              {"join_to_matched_us", percentiles_us(latencies)},
-              {"server_cpu_us_per_match", matches ? std::round((after.server_cpu - before.server_cpu) * 1e6 / matches * 10) / 10 : 0},
-              {"server_cpu_cores", std::round((after.server_cpu - before.server_cpu) / secs * 100) / 100},
-              {"client_cpu_cores", std::round((after.client_cpu - before.client_cpu) / secs * 100) / 100},
-              {"server_rss_kib", after.server_rss}};
+              {"matches_per_sec", std::round(matches / w.seconds())},
+              {"join_to_matched_us", percentiles_us(latencies)}};
+    r.update(w.cpu("server_cpu_us_per_match", matches));
     for (auto& c : conns) c->close();
     ioc.run_for(std::chrono::milliseconds(200));
     return r;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <limits>
 
@@ -301,6 +302,14 @@ std::string encode_ice_servers(const std::vector<ice_server>& servers) {
     return dump(out);
 }
 
+namespace {
+// 20, not 20.0, when the configured rate is whole.
+json number(double v) {
+    if (v == std::floor(v) && std::abs(v) < 9e15) return static_cast<std::int64_t>(v);
+    return v;
+}
+}  // namespace
+
 std::string encode_welcome(std::string_view session, std::string_view resume_token, std::uint64_t online,
                            const limits& l, std::string_view ice_servers_json) {
     json j = {{"type", "welcome"},
@@ -308,7 +317,7 @@ std::string encode_welcome(std::string_view session, std::string_view resume_tok
               {"session", session},
               {"resume", resume_token},
               {"online", online},
-              {"limits", {{"maxMessage", l.max_message}, {"ratePerSec", l.rate_per_sec}, {"burst", l.burst}}}};
+              {"limits", {{"maxMessage", l.max_message}, {"ratePerSec", number(l.rate_per_sec)}, {"burst", number(l.burst)}}}};
     j["iceServers"] = json::parse(ice_servers_json);
     return dump(j);
 }

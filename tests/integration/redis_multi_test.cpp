@@ -3,15 +3,14 @@
 // and the fault scenarios (Redis down at start, restarted, frozen; an
 // instance killed), with checks on what clients receive and on the keyspace.
 
+#include "child_process.hpp"
 #include "redis/redis_server.hpp"
 #include "test_server.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -24,11 +23,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // One serendip-server process on a free port.
 class instance {
@@ -46,15 +40,7 @@ public:
                                       "--redis-timeout", "500ms", "--resume-window", "2s", "--pair-timeout", "20s",
                                       "--fallback-after", "500ms", "--log-level", "info", "--join-rate", "50"};
         args.insert(args.end(), extra.begin(), extra.end());
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&actions, 2, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-        posix_spawn_file_actions_destroy(&actions);
+        pid_ = spawn_logged(std::move(args), log_);
         auto deadline = std::chrono::steady_clock::now() + 15s;
         while (!fs::exists(port_file_) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
         if (!fs::exists(port_file_)) throw std::runtime_error("server did not start: " + slurp(log_));

@@ -1,22 +1,20 @@
 // The WebSocket transport of PROTOCOL.md over real sockets: upgrade and
 // Origin, welcome, error codes, limits and close codes, pings, drain.
 
+#include "child_process.hpp"
 #include "test_server.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <fcntl.h>
 #include <fstream>
 #include <sstream>
-#include <spawn.h>
 #include <sys/wait.h>
 
 using namespace serendip;
 using namespace serendip::testing;
 
-extern char** environ;
 
 namespace {
 
@@ -273,24 +271,9 @@ struct child {
     }
 };
 
-child spawn(std::vector<std::string> args, const std::string& stderr_file = "/dev/null") {
+child spawn(std::vector<std::string> args, const std::string& log_file = "/dev/null") {
     args.insert(args.begin(), SERENDIP_SERVER_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    child c;
-    posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    return c;
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    return {std::istreambuf_iterator<char>(in), {}};
+    return child{spawn_logged(std::move(args), log_file)};
 }
 
 }  // namespace
@@ -335,7 +318,8 @@ TEST(server_process_test, sigterm_drains_with_1001_and_exits_0) {
     EXPECT_NE(text.find("close session=" + session + " reason=going_away"), std::string::npos) << text;
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
-        if (line.find("session=") != std::string::npos)
+        if (line.find("session=") != std::string::npos) {
             EXPECT_EQ(line.find("127.0.0.1"), std::string::npos) << "no addresses in session logs: " << line;
+        }
     }
 }

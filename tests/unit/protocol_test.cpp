@@ -155,6 +155,8 @@ TEST(protocol_encode_test, server_frames_have_every_field) {
     EXPECT_EQ(w["limits"]["maxMessage"], 65536);
     EXPECT_EQ(w["limits"]["ratePerSec"], 20);
     EXPECT_EQ(w["limits"]["burst"], 60);
+    EXPECT_TRUE(w["limits"]["burst"].is_number_integer()) << "whole numbers are sent as integers";
+    EXPECT_EQ(json::parse(encode_welcome("a", "t", 1, {65536, 2.5, 60}, "[]"))["limits"]["ratePerSec"], 2.5);
     EXPECT_TRUE(w["iceServers"].is_array());
 
     auto ice = encode_ice_servers({{{"stun:stun.example:3478"}, {}, {}}, {{"turn:t.example:3478"}, "1:x", "c=="}});
