@@ -199,7 +199,6 @@ private:
             [&](auto& m) {
                 using T = std::decay_t<decltype(m)>;
                 if constexpr (std::is_same_v<T, protocol::join>) {
-                    relay_only_ = m.relay_only;
                     rules.join(id_, std::move(m));
                 } else if constexpr (std::is_same_v<T, protocol::signal>) {
                     rules.signal(id_, std::move(m.data));
@@ -343,7 +342,6 @@ private:
     close_reason why_ = close_reason::client;
     bool accepted_ = false, writing_ = false, pinging_ = false;
     bool closing_ = false, close_pending_ = false, finished_ = false;
-    bool relay_only_ = false;
 };
 
 }  // namespace
