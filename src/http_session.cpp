@@ -1,23 +1,13 @@
-// One HTTP connection: reads requests under a header limit, a body limit
-// and a deadline, serves static files, /healthz, /readyz and /metrics, and
-// hands /ws upgrades (after the Origin check) to a WebSocket session.
+// One HTTP connection's answers: static files, /healthz, /readyz, /metrics,
+// and the checks of a /ws upgrade. The session itself (reading under limits
+// and a deadline, writing, handing upgrades over) is the template in
+// http_session.hpp, instantiated here for TCP and TLS.
 
-#include "net.hpp"
-
-#include <boost/asio/dispatch.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
+#include "http_session.hpp"
 
 #include <algorithm>
 
 namespace serendip::net {
-
-namespace {
-
-constexpr std::size_t header_limit = 8 * 1024;
-constexpr std::size_t body_limit = 16 * 1024;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -54,6 +44,8 @@ bool origin_allowed(const request& req, const config& cfg, bool tls) {
     return origin == own;
 }
 
+namespace {
+
 template <class Body>
 http::message_generator finish(http::response<Body>&& res, const request& req, metrics& stats) {
     add_security_headers(res);
@@ -63,8 +55,10 @@ http::message_generator finish(http::response<Body>&& res, const request& req, m
     return std::move(res);
 }
 
+}  // namespace
+
 http::message_generator text_response(http::status status, std::string body, const request& req, metrics& stats,
-                                      std::string_view type = "text/plain; charset=utf-8") {
+                                      std::string_view type) {
     http::response<http::string_body> res{status, req.version()};
     res.set(http::field::content_type, type);
     res.set(http::field::cache_control, "no-store");
@@ -74,6 +68,8 @@ http::message_generator text_response(http::status status, std::string body, con
     auto msg = finish(std::move(res), req, stats);
     return msg;
 }
+
+namespace {
 
 http::message_generator serve_file(const request& req, context& ctx) {
     if (!ctx.files) return text_response(http::status::not_found, "no web root\n", req, ctx.stats);
@@ -116,6 +112,8 @@ http::message_generator serve_file(const request& req, context& ctx) {
     return finish(std::move(res), req, ctx.stats);
 }
 
+}  // namespace
+
 http::message_generator respond(const request& req, context& ctx) {
     auto path = path_of(req.target());
     if (req.method() != http::verb::get && req.method() != http::verb::head)
@@ -138,87 +136,6 @@ http::message_generator respond(const request& req, context& ctx) {
         return text_response(http::status::bad_request, "WebSocket upgrade required\n", req, ctx.stats);
     return serve_file(req, ctx);
 }
-
-template <class Stream>
-class http_session : public std::enable_shared_from_this<http_session<Stream>> {
-public:
-    http_session(Stream&& stream, beast::flat_buffer&& buffer, context& ctx)
-        : stream_(std::move(stream)), buffer_(std::move(buffer)), ctx_(ctx) {}
-
-    void run() {
-        asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, this->shared_from_this()));
-    }
-
-private:
-    static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
-
-    void do_read() {
-        parser_.emplace();
-        parser_->header_limit(header_limit);
-        parser_->body_limit(body_limit);
-        beast::get_lowest_layer(stream_).expires_after(ctx_.cfg.request_timeout);
-        http::async_read(stream_, buffer_, *parser_,
-                         beast::bind_front_handler(&http_session::on_read, this->shared_from_this()));
-    }
-
-    void on_read(beast::error_code ec, std::size_t) {
-        if (ec == http::error::end_of_stream || ec == beast::error::timeout) return do_close();
-        if (ec == http::error::header_limit) return reply_and_close(http::status::request_header_fields_too_large);
-        if (ec == http::error::body_limit) return reply_and_close(http::status::payload_too_large);
-        if (ec) {
-            // A request that does not parse gets 400; a dropped socket nothing.
-            if (ec.category() == beast::error_code(http::error::end_of_stream).category()) return reply_and_close(http::status::bad_request);
-            return do_close();
-        }
-        request req = parser_->release();
-        if (beast::websocket::is_upgrade(req) && path_of(req.target()) == "/ws") return upgrade(std::move(req));
-        write(respond(req, ctx_));
-    }
-
-    void upgrade(request&& req) {
-        if (ctx_.draining) return write(text_response(http::status::service_unavailable, "draining\n", req, ctx_.stats));
-        if (!origin_allowed(req, ctx_.cfg, tls))
-            return write(text_response(http::status::forbidden, "origin not allowed\n", req, ctx_.stats));
-        ctx_.stats.count_http(101);
-        beast::get_lowest_layer(stream_).expires_never();
-        auto token = resume_param(req.target());
-        start_websocket(std::move(stream_), std::move(req), std::move(token), ctx_);
-    }
-
-    void reply_and_close(http::status status) {
-        request stub;
-        stub.version(11);
-        stub.keep_alive(false);
-        write(text_response(status, std::string(http::obsolete_reason(status)) + "\n", stub, ctx_.stats));
-    }
-
-    void write(http::message_generator msg) {
-        bool keep_alive = msg.keep_alive() && !ctx_.draining;
-        beast::async_write(stream_, std::move(msg),
-                           [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                               if (ec) return;
-                               if (!keep_alive) return self->do_close();
-                               self->do_read();
-                           });
-    }
-
-    void do_close() {
-        beast::error_code ignored;
-        if constexpr (tls) {
-            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
-        } else {
-            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        }
-    }
-
-    Stream stream_;
-    beast::flat_buffer buffer_;
-    context& ctx_;
-    std::optional<http::request_parser<http::string_body>> parser_;
-};
-
-}  // namespace
 
 template <class Stream>
 void start_http(Stream&& stream, beast::flat_buffer&& buffer, context& ctx) {
