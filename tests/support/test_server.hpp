@@ -1,14 +1,17 @@
 #pragma once
 // Runs a real serendip::server in this process on a free port, on its own
-// io threads, for the integration tests.
+// io threads, for the integration tests. SERENDIP_TEST_THREADS sets the
+// default number of io threads (2); a test that sets `threads` itself wins.
 
 #include "serendip/config.hpp"
 #include "serendip/server.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <thread>
 
 namespace serendip::testing {
@@ -18,7 +21,7 @@ public:
     explicit test_server(std::function<void(config&)> adjust = {}) {
         cfg_.listen_address = "127.0.0.1";
         cfg_.port = 0;
-        cfg_.threads = 2;
+        cfg_.threads = default_threads();
         cfg_.web_root = SERENDIP_TEST_WEB_ROOT;
         cfg_.log_level = "warn";
         if (adjust) adjust(cfg_);
@@ -38,6 +41,14 @@ public:
     std::uint16_t port() const { return port_; }
     metrics& stats() { return server_->stats(); }
     const config& cfg() const { return cfg_; }
+
+    // 2, or SERENDIP_TEST_THREADS (script/test runs the suite under TSan with 4).
+    static unsigned default_threads() {
+        const char* env = std::getenv("SERENDIP_TEST_THREADS");
+        if (!env || !*env) return 2;
+        unsigned n = static_cast<unsigned>(std::stoul(env));
+        return n == 0 ? 2 : n;
+    }
 
 private:
     config cfg_;
