@@ -218,6 +218,8 @@ if TURN_SECRET=$(secret) coturn/render.sh >"$tmp/turnserver.conf"; then
   for w in verbose Verbose allow-loopback-peers cli-password web-admin lt-cred-mech; do
     grep -q "^$w" "$tmp/turnserver.conf" && lacking+=("(must not have) $w")
   done
+  # coturn reads a range from :: as open below for IPv4 too (every IPv4 peer denied).
+  grep -q '^denied-peer-ip=::-' "$tmp/turnserver.conf" && lacking+=("(must not have) a range from ::")
   if [ ${#lacking[@]} -eq 0 ]; then ok "coturn configuration hardened"; else fail "coturn configuration: ${lacking[*]}"; fi
 else
   fail "coturn/render.sh"
