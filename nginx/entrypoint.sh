@@ -20,8 +20,12 @@ export SERENDIP_TLS_KEY=${SERENDIP_TLS_KEY:-$tls_dir/privkey.pem}
 if [ ! -s "$SERENDIP_TLS_CERT" ] && [ ! -s "$SERENDIP_TLS_KEY" ]; then
   echo "nginx: no certificate in $tls_dir: making a self-signed one for $host" >&2
   mkdir -p "$(dirname "$SERENDIP_TLS_CERT")" "$(dirname "$SERENDIP_TLS_KEY")"
-  san="DNS:$host,DNS:localhost,IP:127.0.0.1"
-  [[ $host =~ ^[0-9.]+$ ]] && san="IP:$host,DNS:localhost,IP:127.0.0.1"
+  san="DNS:localhost,IP:127.0.0.1"
+  if [[ $host =~ ^[0-9.]+$ ]]; then
+    [ "$host" = 127.0.0.1 ] || san="IP:$host,$san"
+  elif [ "$host" != localhost ]; then
+    san="DNS:$host,$san"
+  fi
   (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
     -subj "/CN=$host" -addext "subjectAltName=$san" \
     -keyout "$SERENDIP_TLS_KEY.tmp" -out "$SERENDIP_TLS_CERT.tmp" 2>/dev/null)
