@@ -125,6 +125,17 @@ void hub::deliver(actions batch) {
     });
 }
 
+void hub::replaced(const session_id& id) {
+    asio::dispatch(strand_, [this, id] {
+        auto it = links_.find(id);
+        if (it == links_.end()) return;
+        auto link = it->second.lock();
+        // Forgotten first, so that this connection's close tells the store nothing.
+        links_.erase(it);
+        if (link) link->close(close_reason::replaced);
+    });
+}
+
 void hub::start() {
     asio::post(strand_, [this] { broadcast_online(); });
 }

@@ -10,12 +10,20 @@
 // Redis, which is what this store supports.
 //
 // Arguments: op, instance, fallback_ms, pair_timeout_ms, resume_ms,
-// held_max, recent_max, session_ttl_ms, instance_ttl_ms, then the op's own.
-// Reply: {delay_ms to the next deadline or -1, {local actions}, {extra}}.
-// An action is "to US kind US a US b": kinds q (queued: mode, interests),
-// m (matched: role, common, partner), s (signal: data), l (peer_left:
-// reason), e (error: code, ref). Lists inside a field are joined with RS.
-// Batches published to another instance's channel are joined with GS.
+// held_max, recent_max, session_ttl_ms, instance_ttl_ms, expiry, then the
+// op's own. Reply: {delay_ms to the next deadline or -1, {extra}}. Actions
+// for sessions are published to their instance's channel. An action is "to US kind US a US b US c": kinds q (queued: mode,
+// interests), m (matched: role, common, then partner US partner's instance
+// US pair id), s (signal: data, and the sender when an instance published it
+// directly), l (peer_left: reason), e (error: code, ref), x (resumed on
+// another instance: close the old connection). Lists inside a field are
+// joined with RS. Batches published to another instance's channel are
+// joined with GS.
+//
+// Cost matters here: Redis runs every script on its one thread, so each
+// operation reads a session hash once (HMGET of every field it needs) and
+// writes it once. A cleared field is stored as '' so that one HSET can clear
+// and set together; `get` reads '' back as false.
 
 namespace serendip::detail {
 
@@ -58,7 +66,17 @@ local function has(list, x)
   return false
 end
 
-local out = {}        -- actions for sessions of this instance
+-- A session's fields; missing and cleared ('') ones are false.
+local function get(id, ...)
+  local r = redis.call('HMGET', SK(id), ...)
+  for i = 1, #r do if r[i] == '' then r[i] = false end end
+  return r
+end
+
+-- Actions go out over pub/sub, those for this instance's own sessions too:
+-- each instance then reads every action for its sessions from one stream, in
+-- the order Redis ran the calls (a reply on the command connection could
+-- overtake or trail a message on the subscriber connection).
 local pubs = {}       -- instance -> actions for it
 local alive_cache = {}
 local function alive(inst)
@@ -84,9 +102,15 @@ local function listening(inst)
   return l
 end
 
+local function publish(inst, item)
+  local list = pubs[inst]
+  if not list then list = {}; pubs[inst] = list end
+  list[#list + 1] = item
+end
+
 -- Every key of a session gets the TTL its state calls for.
 local function touch(id)
-  local h = redis.call('HMGET', SK(id), 'c', 'k')
+  local h = get(id, 'c', 'k')
   if not h[1] then return end
   local ttl = (h[1] == '1') and SESS_TTL or HOLD_TTL
   redis.call('PEXPIRE', SK(id), ttl)
@@ -97,19 +121,10 @@ end
 
 -- `h`, if given, is the recipient's {c, i, hn}, already read.
 local function emit(to, kind, a, b, c, h)
-  h = h or redis.call('HMGET', SK(to), 'c', 'i', 'hn')
+  h = h or get(to, 'c', 'i', 'hn')
   if not h[1] then return end
   local enc = kind .. US .. (a or '') .. US .. (b or '') .. US .. (c or '')
-  if h[1] == '1' then
-    if h[2] == SELF then
-      out[#out + 1] = to .. US .. enc
-    else
-      local list = pubs[h[2]]
-      if not list then list = {}; pubs[h[2]] = list end
-      list[#list + 1] = to .. US .. enc
-    end
-    return
-  end
+  if h[1] == '1' then return publish(h[2], to .. US .. enc) end
   -- Away: kept for the resume, signals up to a bound (the first carry the offer).
   if kind == 's' then
     if tonumber(h[3] or '0') >= HELD_MAX then return end
@@ -127,106 +142,129 @@ local function deadline(at, kind, id, gen)
 end
 
 local function dequeue(id)
-  local h = redis.call('HMGET', SK(id), 'q', 'qm')
+  local h = get(id, 'q', 'qm')
   if h[1] then
     redis.call('ZREM', QK(h[2]), id)
-    redis.call('HDEL', SK(id), 'q', 'qm', 'qs')
+    redis.call('HSET', SK(id), 'q', '', 'qm', '', 'qs', '')
   end
 end
 
-local function remember(id, partner)
-  local r = split(redis.call('HGET', SK(id), 'r'), RS)
-  r[#r + 1] = partner
-  while #r > RECENT_MAX do table.remove(r, 1) end
-  redis.call('HSET', SK(id), 'r', table.concat(r, RS))
+-- The last RECENT_MAX partners, `partner` added.
+local function recent_with(r, partner)
+  local list = split(r, RS)
+  list[#list + 1] = partner
+  while #list > RECENT_MAX do table.remove(list, 1) end
+  return table.concat(list, RS)
 end
 
-local function end_pair(id, reason)
-  local partner = redis.call('HGET', SK(id), 'p')
-  if not partner then return end
-  redis.call('HDEL', SK(id), 'p', 'pid', 'ps')
-  if redis.call('HGET', SK(partner), 'p') == id then
-    redis.call('HDEL', SK(partner), 'p', 'pid', 'ps')
-    remember(partner, id)
-  end
-  remember(id, partner)
-  emit(partner, 'l', reason)
+-- Ends id's pair; `mine` is id's {p, r} if already read. Returns id's recent
+-- partners afterwards.
+local function end_pair(id, reason, mine)
+  mine = mine or get(id, 'p', 'r')
+  local partner = mine[1]
+  if not partner then return mine[2] or '' end
+  local r = recent_with(mine[2], partner)
+  redis.call('HSET', SK(id), 'p', '', 'pid', '', 'r', r)
+  local ph = get(partner, 'c', 'i', 'hn', 'p', 'r')
+  if ph[4] == id then redis.call('HSET', SK(partner), 'p', '', 'pid', '', 'r', recent_with(ph[5], id)) end
+  emit(partner, 'l', reason, nil, nil, ph)
+  return r
 end
 
 local function is_open(ints, fb, since)
   return ints == '' or (fb == '1' and NOW - tonumber(since) >= FALLBACK)
 end
 
-local function pair_up(older, newer, o_ints, n_ints)
+-- o and n: {ints, h = {c, i, hn}, queued}. Rule 7: the older makes the offer.
+-- The pair timeout (rule 8) is kept by the offerer's instance, which sees
+-- every signal of the pair.
+local function pair_up(older, newer, o, n, mode)
   local common = {}
-  local nl = split(n_ints, RS)
-  for _, x in ipairs(split(o_ints, RS)) do if has(nl, x) then common[#common + 1] = x end end
-  dequeue(older)
-  dequeue(newer)
+  local nl = split(n.ints, RS)
+  for _, x in ipairs(split(o.ints, RS)) do if has(nl, x) then common[#common + 1] = x end end
+  if o.queued then redis.call('ZREM', QK(mode), older) end
+  if n.queued then redis.call('ZREM', QK(mode), newer) end
   local pid = S(NOW_US)
-  redis.call('HSET', SK(older), 'p', newer, 'pid', pid, 'ps', '0')
-  redis.call('HSET', SK(newer), 'p', older, 'pid', pid, 'ps', '0')
+  redis.call('HSET', SK(older), 'p', newer, 'pid', pid, 'q', '', 'qm', '', 'qs', '')
+  redis.call('HSET', SK(newer), 'p', older, 'pid', pid, 'q', '', 'qm', '', 'qs', '')
   local c = table.concat(common, RS)
-  -- Rule 7: the longer-waiting side makes the offer.
-  emit(older, 'm', 'offerer', c, newer)
-  emit(newer, 'm', 'answerer', c, older)
-  deadline(NOW + PAIR_TIMEOUT, 't', older, pid)
+  emit(older, 'm', 'offerer', c, newer .. US .. n.h[2] .. US .. pid, o.h)
+  emit(newer, 'm', 'answerer', c, older .. US .. o.h[2] .. US .. pid, n.h)
 end
 
 -- Rules 1-3: a shared interest beats none, a non-recent partner beats a
 -- recent one (recent ones only when nobody else fits), then FIFO.
-local function try_match(id)
-  local me = redis.call('HMGET', SK(id), 'q', 'qm', 'ji', 'jf', 'qs', 'r')
-  if not me[1] then return false end
-  local my_ints = split(me[3], RS)
-  local my_recent = split(me[6], RS)
-  local my_open = is_open(me[3] or '', me[4], me[5])
-  local cands = redis.call('ZRANGE', QK(me[2]), 0, 999, 'WITHSCORES')
-  local best, best_rank, best_seq, best_ints = nil, 4, nil, nil
-  for i = 1, #cands, 2 do
-    local cid = cands[i]
-    if cid ~= id and redis.call('SISMEMBER', BK(id), cid) == 0 then
-      local c = redis.call('HMGET', SK(cid), 'c', 'i', 'ji', 'jf', 'qs', 'r', 'q')
-      if not c[1] or c[1] ~= '1' or not c[7] then
-        -- Expired or no longer waiting: a stale entry.
-        redis.call('ZREM', QK(me[2]), cid)
-      elseif alive(c[2]) and listening(c[2]) then
-        local shared = false
-        for _, x in ipairs(split(c[3], RS)) do if has(my_ints, x) then shared = true; break end end
-        if shared or (my_open and is_open(c[3] or '', c[4], c[5])) then
-          local recent = has(my_recent, cid) or has(split(c[6], RS), id)
-          local rank = (recent and 2 or 0) + (shared and 0 or 1)
-          if rank < best_rank then
-            best, best_rank, best_seq, best_ints = cid, rank, tonumber(cands[i + 1]), c[3] or ''
-            -- Without interests of my own, no candidate can share one: the first fit is best.
-            if rank == 0 or (rank == 1 and #my_ints == 0) then break end
+-- Returns the best waiting partner for id as {id, seq, ints, h, queued}.
+local function find(id, mode, ints, open, recent, blocks)
+  local my_ints = split(ints, RS)
+  local my_recent = split(recent, RS)
+  local best, best_rank = nil, 4
+  -- The line is read in growing slices (8, 32, 128...; 1000 in all): the
+  -- first few entries usually hold the match, and each entry read costs Lua.
+  local seen, size, stale = 0, 8, 0
+  while seen < 1000 do
+    local first = seen - stale  -- stale entries removed meanwhile shift the rest
+    local cands = redis.call('ZRANGE', QK(mode), first, first + math.min(size, 1000 - seen) - 1, 'WITHSCORES')
+    if #cands == 0 then break end
+    seen, size = seen + #cands / 2, size * 4
+    for i = 1, #cands, 2 do
+      local cid = cands[i]
+      if cid ~= id and not (blocks and redis.call('SISMEMBER', BK(id), cid) == 1) then
+        local c = get(cid, 'c', 'i', 'hn', 'ji', 'jf', 'qs', 'r', 'q')
+        if c[1] ~= '1' or not c[8] then
+          -- Expired or no longer waiting: a stale entry.
+          redis.call('ZREM', QK(mode), cid)
+          stale = stale + 1
+        elseif alive(c[2]) and listening(c[2]) then
+          local shared = false
+          for _, x in ipairs(split(c[4], RS)) do if has(my_ints, x) then shared = true; break end end
+          if shared or (open and is_open(c[4] or '', c[5], c[6])) then
+            local is_recent = has(my_recent, cid) or has(split(c[7], RS), id)
+            local rank = (is_recent and 2 or 0) + (shared and 0 or 1)
+            if rank < best_rank then
+              best, best_rank = {id = cid, seq = tonumber(cands[i + 1]), ints = c[4] or '', h = c, queued = true}, rank
+              -- Without interests of my own, no candidate can share one: the first fit is best.
+              if rank == 0 or (rank == 1 and #my_ints == 0) then return best end
+            end
           end
         end
       end
     end
   end
-  if not best then return false end
-  if tonumber(me[1]) < best_seq then pair_up(id, best, me[3] or '', best_ints)
-  else pair_up(best, id, best_ints, me[3] or '') end
-  return true
+  return best
 end
 
-local function enqueue(id, quiet)
-  local j = redis.call('HMGET', SK(id), 'jm', 'ji', 'jf')
-  if not j[1] then return end
-  local seq = S(NOW_US)
-  redis.call('ZADD', QK(j[1]), seq, id)
-  redis.call('PEXPIRE', QK(j[1]), SESS_TTL)
-  redis.call('HSET', SK(id), 'q', seq, 'qm', j[1], 'qs', S(NOW))
-  if not quiet then emit(id, 'q', j[1], j[2] or '') end
-  if not try_match(id) and (j[2] or '') ~= '' and j[3] == '1' then
-    deadline(NOW + FALLBACK, 'o', id, seq)
+-- Puts id in line, or pairs it at once with who is waiting (rule 5).
+-- me: {c, i, hn, mode, interests, fallback, recent, blocks}, id not queued.
+local function arrive(id, me, quiet)
+  if not me[4] then return end
+  if not quiet then emit(id, 'q', me[4], me[5] or '', nil, me) end
+  local best = find(id, me[4], me[5], is_open(me[5] or '', me[6], NOW), me[7], me[8])
+  if best then
+    -- Anyone waiting arrived before this call: the older side.
+    return pair_up(best.id, id, best, {ints = me[5] or '', h = me, queued = false}, me[4])
   end
+  local seq = S(NOW_US)
+  redis.call('ZADD', QK(me[4]), seq, id)
+  redis.call('PEXPIRE', QK(me[4]), SESS_TTL)
+  redis.call('HSET', SK(id), 'q', seq, 'qm', me[4], 'qs', S(NOW))
+  if (me[5] or '') ~= '' and me[6] == '1' then deadline(NOW + FALLBACK, 'o', id, seq) end
+end
+
+-- A waiting user looks again (fallback opened, partners came back).
+local function retry(id)
+  local me = get(id, 'c', 'i', 'hn', 'qm', 'ji', 'jf', 'r', 'b', 'q', 'qs')
+  if not me[9] then return end
+  local best = find(id, me[4], me[5], is_open(me[5] or '', me[6], me[10]), me[7], me[8])
+  if not best then return end
+  local mine = {ints = me[5] or '', h = me, queued = true}
+  if tonumber(me[9]) < best.seq then pair_up(id, best.id, mine, best, me[4])
+  else pair_up(best.id, id, best, mine, me[4]) end
 end
 
 -- The connection dropped: out of the queue at once, the session held.
 local function hold(id)
-  local h = redis.call('HMGET', SK(id), 'c', 'i')
+  local h = get(id, 'c', 'i')
   if h[1] ~= '1' then return end
   dequeue(id)
   local gen = S(NOW_US)
@@ -237,7 +275,7 @@ local function hold(id)
 end
 
 local function erase(id)
-  local k = redis.call('HGET', SK(id), 'k')
+  local k = get(id, 'k')[1]
   if k then redis.call('DEL', 'sd:t:' .. k) end
   redis.call('DEL', SK(id), BK(id), HK(id))
 end
@@ -246,7 +284,7 @@ end
 -- so their clients may resume elsewhere and their partners hear of it.
 local function bury(inst)
   for _, id in ipairs(redis.call('SMEMBERS', OK_(inst))) do
-    if redis.call('HGET', SK(id), 'i') == inst then hold(id) end
+    if get(id, 'i')[1] == inst then hold(id) end
   end
   redis.call('DEL', OK_(inst), IK(inst))
   redis.call('ZREM', INSTS, inst)
@@ -260,20 +298,24 @@ local function create(id, tok)
   touch(id)
 end
 
--- The session as this instance knows it: recreated if Redis lost it,
--- re-attached if it was held by mistake (this instance looked dead).
--- False if another instance owns it now (it resumed there).
-local function ensure(id, tok)
-  local h = redis.call('HMGET', SK(id), 'i', 'c')
-  if not h[1] then create(id, tok); return true end
-  if h[1] ~= SELF then return false end
-  if h[2] ~= '1' then
-    redis.call('HSET', SK(id), 'c', '1')
-    redis.call('HDEL', SK(id), 'hg')
+-- The session as this instance knows it, read with {c, i, hn, ...}:
+-- recreated if Redis lost it, re-attached if it was held by mistake (this
+-- instance looked dead). Nil if another instance owns it now (it resumed
+-- there).
+local function own(id, tok, ...)
+  local h = get(id, 'c', 'i', 'hn', ...)
+  if not h[2] then
+    create(id, tok)
+    h = get(id, 'c', 'i', 'hn', ...)
+  elseif h[2] ~= SELF then
+    return nil
+  elseif h[1] ~= '1' then
+    redis.call('HSET', SK(id), 'c', '1', 'hg', '')
     redis.call('SADD', OK_(SELF), id)
     touch(id)
+    h[1] = '1'
   end
-  return true
+  return h
 end
 
 local function due_delay()
@@ -292,7 +334,7 @@ local function finish(extra, with_delay)
   end
   local delay = -1
   if added_deadline or with_delay then delay = due_delay() end
-  return {delay, out, extra or {}}
+  return {delay, extra or {}}
 end
 
 local function tick()
@@ -301,18 +343,12 @@ local function tick()
     redis.call('ZREM', DK, m)
     local f = split(m, US)
     local kind, id, gen = f[1], f[2], f[3]
-    local h = redis.call('HMGET', SK(id), 'q', 'pid', 'ps', 'p', 'c', 'hg')
+    local h = get(id, 'q', 'p', 'c', 'hg')
     if kind == 'o' then
-      if h[1] == gen then try_match(id) end
-    elseif kind == 't' then
-      -- Rule 8: a pair that never signalled is ended for both.
-      if h[4] and h[2] == gen and h[3] ~= '1' then
-        end_pair(id, 'timeout')
-        emit(id, 'l', 'timeout')
-      end
+      if h[1] == gen then retry(id) end
     elseif kind == 'h' then
-      if h[5] == '0' and h[6] == gen then
-        if h[4] then end_pair(id, 'disconnect') end
+      if h[3] == '0' and h[4] == gen then
+        if h[2] then end_pair(id, 'disconnect') end
         erase(id)
       end
     end
@@ -323,20 +359,21 @@ local A = 11  -- first op argument
 -- A client operation whose sender gave up waiting (Redis was frozen, the
 -- reply late) must not take effect afterwards: the client was told
 -- `unavailable`.
-if EXPIRES > 0 and NOW > EXPIRES then return {-1, {}, {'stale'}} end
+if EXPIRES > 0 and NOW > EXPIRES then return {-1, {'stale'}} end
 if OP == 'connect' then
   if redis.call('EXISTS', SK(ARGV[A])) == 0 then create(ARGV[A], ARGV[A + 1]) end
   return finish()
 elseif OP == 'resume' then
   local id = redis.call('GET', 'sd:t:' .. ARGV[A])
   if not id then return finish({'-'}) end
-  local h = redis.call('HMGET', SK(id), 'i', 'c', 'k', 'jm', 'ji', 'jf', 'p', 'q')
+  local h = get(id, 'i', 'c', 'k', 'jm', 'ji', 'jf', 'p', 'q')
   if not h[1] or h[3] ~= ARGV[A] then return finish({'-'}) end
+  -- Still connected to another instance: that one closes the old connection.
+  if h[2] == '1' and h[1] ~= SELF then publish(h[1], id .. US .. 'x' .. US .. US .. US) end
   redis.call('DEL', 'sd:t:' .. ARGV[A])
   redis.call('SET', 'sd:t:' .. ARGV[A + 1], id)
   redis.call('SREM', OK_(h[1]), id)
-  redis.call('HSET', SK(id), 'i', SELF, 'k', ARGV[A + 1], 'c', '1', 'hn', '0')
-  redis.call('HDEL', SK(id), 'hg')
+  redis.call('HSET', SK(id), 'i', SELF, 'k', ARGV[A + 1], 'c', '1', 'hn', '0', 'hg', '')
   redis.call('SADD', OK_(SELF), id)
   redis.call('PEXPIRE', OK_(SELF), SESS_TTL)
   local held = redis.call('LRANGE', HK(id), 0, -1)
@@ -347,75 +384,93 @@ elseif OP == 'resume' then
   return finish(extra)
 elseif OP == 'join' then
   local id = ARGV[A]
-  if not ensure(id, ARGV[A + 1]) then return finish() end
-  end_pair(id, 'next')
-  dequeue(id)
-  redis.call('HSET', SK(id), 'jm', ARGV[A + 2], 'ji', ARGV[A + 3], 'jf', ARGV[A + 4])
-  enqueue(id, false)
+  local h = own(id, ARGV[A + 1], 'p', 'r', 'b', 'q', 'qm')
+  if not h then return finish() end
+  local r = end_pair(id, 'next', {h[4], h[5]})
+  if h[7] then redis.call('ZREM', QK(h[8]), id) end
+  local jm, ji, jf = ARGV[A + 2], ARGV[A + 3], ARGV[A + 4]
+  redis.call('HSET', SK(id), 'jm', jm, 'ji', ji, 'jf', jf, 'q', '', 'qm', '', 'qs', '')
+  arrive(id, {h[1], h[2], h[3], jm, ji, jf, r, h[6]}, false)
   return finish()
 elseif OP == 'next' then
   local id = ARGV[A]
-  if not ensure(id, ARGV[A + 1]) then return finish() end
-  local h = redis.call('HMGET', SK(id), 'jm', 'q', 'ji')
-  if not h[1] then
-    emit(id, 'e', 'bad_message', 'next')
+  local h = own(id, ARGV[A + 1], 'jm', 'ji', 'jf', 'p', 'r', 'b', 'q')
+  if not h then return finish() end
+  if not h[4] then
+    emit(id, 'e', 'bad_message', 'next', nil, h)
     return finish()
   end
-  end_pair(id, 'next')
+  local r = end_pair(id, 'next', {h[7], h[8]})
   -- Already waiting: keep the place in line.
-  if h[2] then emit(id, 'q', h[1], h[3] or '') else enqueue(id, false) end
+  if h[10] then emit(id, 'q', h[4], h[5] or '', nil, h)
+  else arrive(id, {h[1], h[2], h[3], h[4], h[5], h[6], r, h[9]}, false) end
   return finish()
 elseif OP == 'leave' then
   local id = ARGV[A]
-  if not ensure(id, ARGV[A + 1]) then return finish() end
-  end_pair(id, 'leave')
+  local h = own(id, ARGV[A + 1], 'p', 'r')
+  if not h then return finish() end
+  end_pair(id, 'leave', {h[4], h[5]})
   dequeue(id)
   return finish()
 elseif OP == 'report' then
   local id = ARGV[A]
-  if not ensure(id, ARGV[A + 1]) then return finish() end
-  local partner = redis.call('HGET', SK(id), 'p')
+  local h = own(id, ARGV[A + 1], 'p', 'r', 'jm', 'ji', 'jf')
+  if not h then return finish() end
+  local partner = h[4]
   if not partner then
-    emit(id, 'e', 'not_paired', 'report')
+    emit(id, 'e', 'not_paired', 'report', nil, h)
     return finish()
   end
   redis.call('SADD', BK(id), partner)
   redis.call('SADD', BK(partner), id)
+  redis.call('HSET', SK(id), 'b', '1')
+  redis.call('HSET', SK(partner), 'b', '1')
   touch(id)
   touch(partner)
-  end_pair(id, 'report')
-  enqueue(id, false)
+  local r = end_pair(id, 'report', {h[4], h[5]})
+  arrive(id, {h[1], h[2], h[3], h[6], h[7], h[8], r, '1'}, false)
   return finish()
 elseif OP == 'signal' then
-  -- The hot path: two reads when all is well.
+  -- Signals normally go straight from instance to instance (PUBLISH); this
+  -- is the way when that cannot work: a partner away (held), on an unknown
+  -- or silent instance.
   local id = ARGV[A]
-  local me = redis.call('HMGET', SK(id), 'i', 'c', 'p', 'ps')
-  if me[1] ~= SELF or me[2] ~= '1' then
-    if not ensure(id, ARGV[A + 1]) then return finish() end
-    me = redis.call('HMGET', SK(id), 'i', 'c', 'p', 'ps')
-  end
-  local partner = me[3]
+  local h = own(id, ARGV[A + 1], 'p')
+  if not h then return finish() end
+  local partner = h[4]
   if not partner then
-    emit(id, 'e', 'not_paired', 'signal')
+    emit(id, 'e', 'not_paired', 'signal', nil, h)
     return finish()
   end
-  local ph = redis.call('HMGET', SK(partner), 'c', 'i', 'hn')
+  local ph = get(partner, 'c', 'i', 'hn')
   if not ph[1] or (ph[1] == '1' and not alive(ph[2])) then
     -- The partner's instance is gone: say so instead of dropping the signal.
     if ph[1] then bury(ph[2]) end
     end_pair(id, 'disconnect')
-    emit(id, 'l', 'disconnect')
+    emit(id, 'l', 'disconnect', nil, nil, h)
     return finish()
-  end
-  if me[4] ~= '1' then
-    redis.call('HSET', SK(id), 'ps', '1')
-    redis.call('HSET', SK(partner), 'ps', '1')
   end
   emit(partner, 's', ARGV[A + 2], nil, nil, ph)
   return finish()
+elseif OP == 'relay' then
+  -- A direct signal that reached an instance no longer (or not yet) sure of
+  -- the pair: delivered if the pair holds, wherever the recipient is now.
+  local from, to = ARGV[A], ARGV[A + 1]
+  local th = get(to, 'c', 'i', 'hn', 'p')
+  if th[4] == from and get(from, 'p')[1] == to then emit(to, 's', ARGV[A + 2], nil, nil, th) end
+  return finish()
+elseif OP == 'timeout' then
+  -- Rule 8, fired by the offerer's instance: a pair that never signalled.
+  local id, pid = ARGV[A], ARGV[A + 1]
+  local h = get(id, 'p', 'pid')
+  if h[1] and h[2] == pid then
+    end_pair(id, 'timeout')
+    emit(id, 'l', 'timeout')
+  end
+  return finish()
 elseif OP == 'disconnect' then
   local id = ARGV[A]
-  if redis.call('HGET', SK(id), 'i') == SELF then hold(id) end
+  if get(id, 'i')[1] == SELF then hold(id) end
   return finish()
 elseif OP == 'tick' then
   tick()
@@ -454,20 +509,20 @@ elseif OP == 'restore' then
       ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
     i = i + 7
     local fresh = redis.call('EXISTS', SK(id)) == 0
-    if ensure(id, tok) then
+    if own(id, tok) then
       -- This instance knows best whether its own user is waiting.
-      if waiting ~= '1' and redis.call('HEXISTS', SK(id), 'q') == 1 then dequeue(id) end
+      if waiting ~= '1' then dequeue(id) end
       if fresh and jm ~= '' then redis.call('HSET', SK(id), 'jm', jm, 'ji', ji, 'jf', jf) end
-      local h = redis.call('HMGET', SK(id), 'p', 'q')
-      if not h[1] and partner ~= '' then
-        local pp = redis.call('HGET', SK(partner), 'p')
-        -- Its own instance restores the other half; marked signalled, so no timeout.
-        if not pp or pp == id then redis.call('HSET', SK(id), 'p', partner, 'pid', '0', 'ps', '1') end
-      elseif not h[1] and not h[2] and waiting == '1' then
-        enqueue(id, true)
-      elseif not h[1] and h[2] then
+      local h = get(id, 'c', 'i', 'hn', 'jm', 'ji', 'jf', 'r', 'b', 'p', 'q')
+      if not h[9] and partner ~= '' then
+        local pp = get(partner, 'p')[1]
+        -- Its own instance restores the other half.
+        if not pp or pp == id then redis.call('HSET', SK(id), 'p', partner, 'pid', '0') end
+      elseif not h[9] and not h[10] and waiting == '1' then
+        arrive(id, h, true)
+      elseif not h[9] and h[10] then
         -- Still waiting: partners may have become reachable meanwhile (rule 4).
-        try_match(id)
+        retry(id)
       end
     end
   end

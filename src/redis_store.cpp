@@ -66,8 +66,10 @@ std::string sha1_hex(std::string_view text) {
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
 
-// "to US kind US a US b US c" into an action; `partner` gets c for `matched`.
-std::optional<action> decode(std::string_view text, session_id* partner) {
+// "to US kind US a US b US c" into an action. For `matched`, `m` gets the
+// partner, its instance and the pair id; for a signal an instance published
+// directly, `from` gets its sender.
+std::optional<action> decode(std::string_view text, redis_store_match* m, session_id* from) {
     auto f = split(text, US);
     if (f.size() < 5) return std::nullopt;
     action a{std::string(f[0]), out::error{}};
@@ -75,9 +77,12 @@ std::optional<action> decode(std::string_view text, session_id* partner) {
     case 'q': a.what = out::queued{f[2] == "text" ? protocol::mode::text : protocol::mode::video, to_list(f[3])}; break;
     case 'm':
         a.what = out::matched{f[2] == "offerer" ? protocol::role::offerer : protocol::role::answerer, to_list(f[3])};
-        if (partner) *partner = std::string(f[4]);
+        if (m) *m = {std::string(f[4]), f.size() > 6 ? std::string(f[5]) : "", f.size() > 6 ? std::string(f[6]) : ""};
         break;
-    case 's': a.what = out::signal{std::string(f[2])}; break;
+    case 's':
+        a.what = out::signal{std::string(f[2])};
+        if (from) *from = std::string(f[3]);
+        break;
     case 'l': {
         auto r = from_name<protocol::leave_reason>(f[2], 5);
         if (!r) return std::nullopt;
@@ -105,7 +110,8 @@ redis_store::redis_store(asio::any_io_executor strand, matchmaker_settings rules
       self_(settings_.instance_id.empty() ? random_token(6) : settings_.instance_id),
       sha_(sha1_hex(detail::redis_script)),
       beat_timer_(strand_),
-      tick_timer_(strand_) {
+      tick_timer_(strand_),
+      pair_timer_(strand_) {
     fixed_args_ = {self_,
                    ms(rules_.fallback_after),
                    ms(rules_.pair_timeout),
@@ -133,7 +139,8 @@ void redis_store::start() {
 
 void redis_store::eval(std::string op, std::vector<std::string> args, result_handler done) {
     // Client operations carry the (Redis) time after which they must not run.
-    bool client_op = op != "beat" && op != "tick" && op != "restore" && op != "drop" && op != "disconnect";
+    bool client_op = op == "join" || op == "next" || op == "leave" || op == "report" || op == "signal" ||
+                     op == "connect" || op == "resume";
     std::string expires = "0";
     if (client_op && offset_ms_) {
         auto now = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count();
@@ -162,23 +169,12 @@ void redis_store::eval(std::string op, std::vector<std::string> args, result_han
 }
 
 void redis_store::handle(const redis_reply& r, const result_handler& done) {
-    if (r.kind == redis_reply::error || r.kind != redis_reply::array || r.elements.size() != 3) {
+    if (r.kind == redis_reply::error || r.kind != redis_reply::array || r.elements.size() != 2) {
         spdlog::error("redis store: unexpected script reply ({})", r.kind == redis_reply::error ? r.str : "shape");
         return done(false, {});
     }
-    actions batch;
-    for (const auto& e : r.elements[1].elements) {
-        session_id partner;
-        if (auto a = decode(e.str, &partner)) {
-            auto it = locals_.find(a->to);
-            if (it == locals_.end()) continue;
-            note(it->second, *a, partner);
-            batch.push_back(std::move(*a));
-        }
-    }
-    deliver(std::move(batch));
     arm_tick(r.elements[0].integer);
-    const auto& extra = r.elements[2];
+    const auto& extra = r.elements[1];
     if (extra.elements.size() == 1 && extra.elements[0].str == "stale") return done(false, extra);
     done(true, extra);
 }
@@ -195,33 +191,124 @@ void redis_store::update_counts() {
 }
 
 // Every change of a mirror entry goes through here, so the counts stay O(1).
-void redis_store::set_state(local& l, bool waiting, session_id partner) {
+void redis_store::set_state(const session_id& id, local& l, bool waiting, session_id partner) {
     n_waiting_ += static_cast<std::size_t>(waiting) - static_cast<std::size_t>(l.waiting);
     n_paired_ += static_cast<std::size_t>(!partner.empty()) - static_cast<std::size_t>(!l.partner.empty());
     l.waiting = waiting;
+    if (partner != l.partner) {
+        clear_pair_timeout(id, l);
+        l.partner_instance.clear();
+        l.pair_id.clear();
+    }
     l.partner = std::move(partner);
 }
 
-void redis_store::note(local& l, const action& a, const session_id& partner) {
-    if (std::holds_alternative<out::queued>(a.what)) set_state(l, true, l.partner);
-    else if (std::holds_alternative<out::matched>(a.what)) set_state(l, false, partner);
-    else if (std::holds_alternative<out::peer_left>(a.what)) set_state(l, l.waiting, {});
+void redis_store::note(const session_id& id, local& l, const action& a, const redis_store_match& m) {
+    if (std::holds_alternative<out::queued>(a.what)) {
+        set_state(id, l, true, l.partner);
+    } else if (auto* matched = std::get_if<out::matched>(&a.what)) {
+        set_state(id, l, false, {});
+        set_state(id, l, false, m.partner);
+        l.partner_instance = m.instance;
+        l.pair_id = m.pair_id;
+        if (matched->role == protocol::role::offerer && !m.pair_id.empty()) arm_pair_timeout(id, l);
+    } else if (std::holds_alternative<out::signal>(a.what)) {
+        clear_pair_timeout(id, l);
+    } else if (std::holds_alternative<out::peer_left>(a.what)) {
+        set_state(id, l, l.waiting, {});
+    }
 }
 
-// A batch published by another instance for sessions of this one.
+// A batch of actions for sessions of this instance, published by a script
+// call of any instance or directly by the sending instance (signals).
 void redis_store::on_message(std::string_view payload) {
     if (stopped_) return;
     actions batch;
-    for (auto item : split(payload, GS)) {
-        session_id partner;
-        auto a = decode(item, &partner);
-        if (!a) continue;
-        auto it = locals_.find(a->to);
-        if (it == locals_.end()) continue;  // resumed elsewhere meanwhile: at most once
-        note(it->second, *a, partner);
-        batch.push_back(std::move(*a));
-    }
+    for (auto item : split(payload, GS)) take(item, batch);
     deliver(std::move(batch));
+}
+
+void redis_store::take(std::string_view item, actions& batch) {
+    auto us = item.find(US);
+    if (us != std::string_view::npos && item.substr(us + 1, 2) == "x\x1f") return replaced(std::string(item.substr(0, us)));
+    redis_store_match m;
+    session_id from;
+    auto a = decode(item, &m, &from);
+    if (!a) return;
+    auto it = locals_.find(a->to);
+    if (it == locals_.end() && resumes_in_flight_ && early_.size() < 4096) {
+        // Perhaps for a session whose resume here has run in Redis but whose
+        // reply has not arrived yet: kept until it does.
+        early_.emplace_back(item);
+        return;
+    }
+    if (!from.empty() && (it == locals_.end() || it->second.partner != from || it->second.forwarding)) {
+        // Sent directly by the partner's instance, but the pair changed
+        // meanwhile or the session moved: the script decides.
+        return forward(from, a->to, std::move(std::get<out::signal>(a->what).data));
+    }
+    if (it == locals_.end()) return;  // resumed elsewhere meanwhile: at most once
+    note(it->first, it->second, *a, m);
+    batch.push_back(std::move(*a));
+}
+
+void redis_store::forward(const session_id& from, const session_id& to, std::string data) {
+    if (!link_->ready()) return;
+    if (auto it = locals_.find(to); it != locals_.end()) ++it->second.forwarding;
+    eval("relay", {from, to, std::move(data)}, [this, to](bool, const redis_reply&) {
+        if (auto it = locals_.find(to); it != locals_.end() && it->second.forwarding) --it->second.forwarding;
+    });
+}
+
+void redis_store::replaced(const session_id& id) {
+    auto it = locals_.find(id);
+    if (it == locals_.end()) return;
+    set_state(id, it->second, false, {});
+    locals_.erase(it);
+    update_counts();
+    if (sink_) sink_->replaced(id);
+}
+
+// ---- rule 8, for this instance's offerers ----
+
+void redis_store::arm_pair_timeout(const session_id& id, local& l) {
+    clear_pair_timeout(id, l);
+    l.timeout_at = clock::now() + rules_.pair_timeout;
+    pair_deadlines_.emplace(*l.timeout_at, id);
+    schedule_pair_timer();
+}
+
+void redis_store::clear_pair_timeout(const session_id& id, local& l) {
+    if (!l.timeout_at) return;
+    pair_deadlines_.erase({*l.timeout_at, id});
+    l.timeout_at.reset();
+}
+
+void redis_store::schedule_pair_timer() {
+    if (pair_deadlines_.empty() || stopped_) return;
+    auto first = pair_deadlines_.begin()->first;
+    if (pair_timer_at_ && *pair_timer_at_ <= first) return;
+    pair_timer_at_ = first;
+    pair_timer_.expires_at(first);
+    pair_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopped_) return;
+        pair_timer_at_.reset();
+        on_pair_timer();
+    });
+}
+
+void redis_store::on_pair_timer() {
+    auto now = clock::now();
+    while (!pair_deadlines_.empty() && pair_deadlines_.begin()->first <= now) {
+        auto id = pair_deadlines_.begin()->second;
+        pair_deadlines_.erase(pair_deadlines_.begin());
+        auto it = locals_.find(id);
+        if (it == locals_.end()) continue;
+        it->second.timeout_at.reset();
+        // The script ends the pair only if it is still this one.
+        if (link_->ready()) eval("timeout", {id, it->second.pair_id}, [](bool, const redis_reply&) {});
+    }
+    schedule_pair_timer();
 }
 
 void redis_store::arm_tick(long long delay_ms) {
@@ -335,7 +422,9 @@ void redis_store::resume(const std::string& token, const std::string& new_token,
                          std::function<void(std::optional<resumed>)> done) {
     asio::post(strand_, [this, token, new_token, done = std::move(done)]() mutable {
         if (stopped_ || !ready_.load()) return asio::post(strand_, [done = std::move(done)] { done(std::nullopt); });
+        ++resumes_in_flight_;
         eval("resume", {token, new_token}, [this, new_token, done = std::move(done)](bool ok, const redis_reply& extra) {
+            --resumes_in_flight_;
             std::optional<resumed> result;
             if (ok && extra.elements.size() >= 7 && extra.elements[0].str != "-") {
                 const auto& e = extra.elements;
@@ -345,12 +434,20 @@ void redis_store::resume(const std::string& token, const std::string& new_token,
                 if (!e[1].str.empty())
                     l.last_join = protocol::join{e[1].str == "text" ? protocol::mode::text : protocol::mode::video,
                                                  to_list(e[2].str), e[3].str == "1", false};
-                set_state(l, e[5].str == "1", e[4].str);
+                set_state(r.id, l, e[5].str == "1", e[4].str);  // its instance unknown: signals by the script
                 for (std::size_t i = 7; i < e.size(); ++i)
-                    if (auto a = decode(r.id + US + e[i].str, nullptr)) r.held.push_back(std::move(*a));
+                    if (auto a = decode(r.id + US + e[i].str, nullptr, nullptr)) r.held.push_back(std::move(*a));
+                // Then what was published for it before this reply came.
+                std::vector<std::string> early = std::move(early_);
+                early_.clear();
+                for (const auto& item : early) {
+                    if (item.compare(0, r.id.size() + 1, r.id + US) == 0) take(item, r.held);
+                    else if (resumes_in_flight_) early_.push_back(item);
+                }
                 update_counts();
                 result = std::move(r);
             }
+            if (!resumes_in_flight_) early_.clear();
             // Posted, never inline (handle() may run inside other work).
             asio::post(strand_, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
         });
@@ -364,7 +461,7 @@ void redis_store::join(const session_id& id, protocol::join request) {
         if (it == locals_.end()) return;
         it->second.last_join = request;
         if (!ready_.load()) return unavailable(id, protocol::client_type::join);
-        set_state(it->second, it->second.waiting, {});
+        set_state(id, it->second, it->second.waiting, {});
         simple("join", id, protocol::client_type::join,
                {std::string(protocol::name(request.mode)), join_list(request.interests), request.fallback ? "1" : "0"});
     });
@@ -374,7 +471,7 @@ void redis_store::next(const session_id& id) {
     asio::post(strand_, [this, id] {
         if (stopped_) return;
         if (ready_.load())
-            if (auto it = locals_.find(id); it != locals_.end()) set_state(it->second, it->second.waiting, {});
+            if (auto it = locals_.find(id); it != locals_.end()) set_state(id, it->second, it->second.waiting, {});
         simple("next", id, protocol::client_type::next);
     });
 }
@@ -383,7 +480,7 @@ void redis_store::leave(const session_id& id) {
     asio::post(strand_, [this, id] {
         if (stopped_) return;
         if (auto it = locals_.find(id); it != locals_.end() && ready_.load()) {
-            set_state(it->second, false, {});
+            set_state(id, it->second, false, {});
         }
         simple("leave", id, protocol::client_type::leave);
         update_counts();
@@ -393,7 +490,8 @@ void redis_store::leave(const session_id& id) {
 void redis_store::report(const session_id& id, protocol::report_reason) {
     asio::post(strand_, [this, id] {
         if (stopped_) return;
-        if (auto it = locals_.find(id); it != locals_.end() && ready_.load()) set_state(it->second, it->second.waiting, {});
+        if (auto it = locals_.find(id); it != locals_.end() && ready_.load())
+            set_state(id, it->second, it->second.waiting, {});
         simple("report", id, protocol::client_type::report);
     });
 }
@@ -403,14 +501,55 @@ void redis_store::signal(const session_id& id, std::string data) {
         if (stopped_) return;
         auto it = locals_.find(id);
         if (it == locals_.end()) return;
+        local& me = it->second;
         if (!ready_.load()) {
             // Redis is away, but a partner on this instance can still be reached.
-            auto p = locals_.find(it->second.partner);
-            if (!it->second.partner.empty() && p != locals_.end() && p->second.partner == id)
+            auto p = locals_.find(me.partner);
+            if (!me.partner.empty() && p != locals_.end() && p->second.partner == id)
                 return deliver({{p->first, out::signal{std::move(data)}}});
             return unavailable(id, protocol::client_type::signal);
         }
-        simple("signal", id, protocol::client_type::signal, {std::move(data)});
+        clear_pair_timeout(id, me);
+        if (!signal_directly(id, me, data)) signal_by_script(id, std::move(data));
+    });
+}
+
+// The hot path: no script. A partner on this instance gets the signal at
+// once; one on another instance by a PUBLISH to its channel. False when the
+// script must decide (partner away or unknown, or an earlier signal of this
+// session still on its way through the script, which must not be overtaken).
+bool redis_store::signal_directly(const session_id& id, local& me, std::string& data) {
+    if (me.partner.empty() || me.partner_instance.empty() || me.scripted) return false;
+    if (me.partner_instance == self_) {
+        auto p = locals_.find(me.partner);
+        if (p == locals_.end() || p->second.partner != id || p->second.forwarding) return false;
+        clear_pair_timeout(p->first, p->second);
+        deliver({{p->first, out::signal{std::move(data)}}});
+        return true;
+    }
+    std::string payload;
+    payload.reserve(me.partner.size() + data.size() + id.size() + 8);
+    payload.append(me.partner).append(1, US).append("s").append(1, US).append(data).append(1, US).append(id).append(1, US);
+    link_->command({"PUBLISH", "sd:c:" + me.partner_instance, std::move(payload)},
+                   [this, id, data = std::move(data)](boost::system::error_code ec, redis_reply r) mutable {
+                       if (!locals_.count(id)) return;
+                       if (ec) return unavailable(id, protocol::client_type::signal);
+                       // Nobody listens on that channel: the script knows whether the
+                       // partner's instance is gone (peer_left) or the partner moved.
+                       if (r.kind == redis_reply::number && r.integer == 0) signal_by_script(id, std::move(data));
+                   });
+    return true;
+}
+
+void redis_store::signal_by_script(const session_id& id, std::string data) {
+    auto it = locals_.find(id);
+    if (it == locals_.end()) return;
+    ++it->second.scripted;
+    eval("signal", {id, it->second.token, std::move(data)}, [this, id](bool ok, const redis_reply&) {
+        auto it = locals_.find(id);
+        if (it == locals_.end()) return;
+        if (it->second.scripted) --it->second.scripted;
+        if (!ok) unavailable(id, protocol::client_type::signal);
     });
 }
 
@@ -419,7 +558,7 @@ void redis_store::disconnect(const session_id& id) {
         if (stopped_) return;
         auto it = locals_.find(id);
         if (it == locals_.end()) return;
-        set_state(it->second, false, {});
+        set_state(id, it->second, false, {});
         locals_.erase(it);
         update_counts();
         if (!link_->ready()) {
@@ -453,6 +592,7 @@ void redis_store::shutdown() {
         ready_.store(false);
         beat_timer_.cancel();
         tick_timer_.cancel();
+        pair_timer_.cancel();
         if (!link_->ready()) return link_->stop();
         // Leave no liveness behind: hold what is still here for resume elsewhere.
         eval("drop", {}, [this](bool, const redis_reply&) { link_->stop(); });

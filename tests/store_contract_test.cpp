@@ -28,6 +28,8 @@ public:
         for (auto& a : batch) seen_.push_back(std::move(a));
         cv_.notify_all();
     }
+    // One store instance never sees its sessions resume elsewhere.
+    void replaced(const session_id& id) override { ADD_FAILURE() << "replaced(" << id << ") from a single store"; }
 
     // Waits for an action of type T for `to`, consuming it and everything before it for `to`.
     template <class T>

@@ -56,6 +56,7 @@ public:
 
     store& rules() { return store_; }
     void deliver(actions batch) override;
+    void replaced(const session_id& id) override;
 
     void start();
     // Closes every connection with 1001 and stops the timers.

@@ -6,8 +6,10 @@
 //
 // This instance keeps a small mirror of its own connected sessions (token,
 // last join, waiting or partner) so that it can rebuild them when Redis
-// loses its data, count them for `online`, and relay signals between two of
-// its own sessions while Redis is away.
+// loses its data, count them for `online`, and relay signals without the
+// script: between two of its own sessions directly, to another instance's
+// session by one PUBLISH (the receiving instance checks the pair against its
+// own mirror).
 
 #include "serendip/redis_link.hpp"
 #include "serendip/store.hpp"
@@ -16,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -29,6 +32,12 @@ struct redis_store_settings {
     std::chrono::milliseconds instance_ttl{5'000};
     std::chrono::milliseconds session_ttl{30'000};  // TTL of a connected session's keys, refreshed
     std::string instance_id;                        // empty: random
+};
+
+// What a `matched` from the script says about the new pair.
+struct redis_store_match {
+    session_id partner;
+    std::string instance, pair_id;
 };
 
 class redis_store final : public store {
@@ -60,7 +69,13 @@ private:
         std::optional<protocol::join> last_join;
         bool waiting = false;
         session_id partner;
+        std::string partner_instance;  // empty: unknown, so signals go through the script
+        std::string pair_id;
+        unsigned scripted = 0;    // this session's signals on their way through the script
+        unsigned forwarding = 0;  // signals for this session on their way through `relay`
+        std::optional<std::chrono::steady_clock::time_point> timeout_at;  // offerer: rule 8
     };
+
     using result_handler = std::function<void(bool ok, const redis_reply& extra)>;
 
     void start();
@@ -68,6 +83,7 @@ private:
     void handle(const redis_reply& reply, const result_handler& done);
     void deliver(actions batch);
     void on_message(std::string_view payload);
+    void take(std::string_view item, actions& batch);
     void on_link(bool ready);
     void beat();
     void restore();
@@ -75,8 +91,16 @@ private:
     void unavailable(const session_id& id, protocol::client_type ref);
     void simple(const char* op, const session_id& id, protocol::client_type ref, std::vector<std::string> more = {});
     void update_counts();
-    void set_state(local& l, bool waiting, session_id partner);
-    void note(local& l, const action& a, const session_id& partner);
+    void set_state(const session_id& id, local& l, bool waiting, session_id partner);
+    void note(const session_id& id, local& l, const action& a, const redis_store_match& m);
+    bool signal_directly(const session_id& id, local& me, std::string& data);
+    void signal_by_script(const session_id& id, std::string data);
+    void forward(const session_id& from, const session_id& to, std::string data);
+    void replaced(const session_id& id);
+    void arm_pair_timeout(const session_id& id, local& l);
+    void clear_pair_timeout(const session_id& id, local& l);
+    void schedule_pair_timer();
+    void on_pair_timer();
 
     boost::asio::any_io_executor strand_;
     matchmaker_settings rules_;
@@ -86,10 +110,15 @@ private:
     std::vector<std::string> fixed_args_;  // op settings passed to every call
     std::unique_ptr<redis_link> link_;
     store_sink* sink_ = nullptr;
-    boost::asio::steady_timer beat_timer_, tick_timer_;
-    std::optional<std::chrono::steady_clock::time_point> tick_at_;
+    boost::asio::steady_timer beat_timer_, tick_timer_, pair_timer_;
+    std::optional<std::chrono::steady_clock::time_point> tick_at_, pair_timer_at_;
+    // Pair timeouts of this instance's offerers, earliest first (rule 8 is
+    // kept here: every signal of a pair passes the offerer's instance).
+    std::set<std::pair<std::chrono::steady_clock::time_point, session_id>> pair_deadlines_;
     std::unordered_map<session_id, local> locals_;  // on strand_
     std::unordered_set<session_id> pending_disconnects_;
+    unsigned resumes_in_flight_ = 0;
+    std::vector<std::string> early_;  // published while a resume was in flight, for no session here
     std::optional<long long> offset_ms_;  // Redis time minus steady time, from the last beat
     std::size_t n_waiting_ = 0, n_paired_ = 0;  // over locals_
     unsigned beats_ = 0;

@@ -21,6 +21,9 @@ class store_sink {
 public:
     virtual ~store_sink() = default;
     virtual void deliver(actions batch) = 0;
+    // The session resumed on a connection of another instance: close this
+    // instance's connection of it (the newer connection wins).
+    virtual void replaced(const session_id& id) = 0;
 };
 
 struct store_status {

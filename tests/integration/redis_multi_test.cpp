@@ -15,7 +15,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <random>
 #include <set>
 
 using namespace serendip::testing;
@@ -112,9 +115,9 @@ class redis_multi : public ::testing::Test {
 protected:
     redis_server redis;  // throws if it cannot start: the test fails
 
-    std::vector<std::unique_ptr<instance>> start(int n) {
+    std::vector<std::unique_ptr<instance>> start(int n, std::vector<std::string> extra = {}) {
         std::vector<std::unique_ptr<instance>> out;
-        for (int i = 0; i < n; ++i) out.push_back(std::make_unique<instance>(redis.url()));
+        for (int i = 0; i < n; ++i) out.push_back(std::make_unique<instance>(redis.url(), extra));
         for (auto& s : out) EXPECT_TRUE(s->wait_ready()) << s->log();
         return out;
     }
@@ -270,6 +273,173 @@ TEST_F(redis_multi, hold_expiry_across_instances_tells_partner_disconnect) {
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline && session_keys().size() > 1) std::this_thread::sleep_for(50ms);
     EXPECT_EQ(session_keys(), std::vector<std::string>{"sd:s:" + a.session});
+    expect_every_key_has_a_ttl();
+}
+
+TEST_F(redis_multi, resume_on_another_instance_closes_the_old_connection_4000) {
+    auto s = start(2);
+    auto [a, b] = paired(s[0]->port(), s[1]->port());
+    // b's old connection is still open when it resumes on the other instance.
+    auto b2 = connect(s[0]->port(), "/ws?resume=" + b.token);
+    EXPECT_EQ(b2.session, b.session);
+    EXPECT_EQ(b.ws->wait_closed(5s), 4000) << "the newer connection wins, on any instance";
+    // The old connection's close does not end the session: the pair holds.
+    std::this_thread::sleep_for(300ms);
+    a.ws->send(candidate("still-there"));
+    EXPECT_EQ(b2.ws->expect("signal")["data"]["candidate"]["candidate"], "still-there");
+    b2.ws->send(candidate("me-too"));
+    EXPECT_EQ(a.ws->expect("signal")["data"]["candidate"]["candidate"], "me-too");
+    EXPECT_TRUE(a.ws->quiet_for(300ms)) << "no peer_left from the replaced connection";
+}
+
+// Rule 8 across instances: the offerer's instance keeps the timer, and sees
+// the answerer's signals arrive, so a pair where only the answerer speaks
+// lives on while a silent one ends for both.
+TEST_F(redis_multi, pair_timeout_across_instances) {
+    auto s = start(2, {"--pair-timeout", "1s"});
+    auto [a, b] = paired(s[0]->port(), s[1]->port());
+    EXPECT_EQ(a.ws->expect("peer_left", 5s)["reason"], "timeout");
+    EXPECT_EQ(b.ws->expect("peer_left", 5s)["reason"], "timeout");
+
+    auto [c, d] = paired(s[1]->port(), s[0]->port());
+    d.ws->send(candidate("answerer-speaks"));
+    EXPECT_EQ(c.ws->expect("signal")["data"]["candidate"]["candidate"], "answerer-speaks");
+    EXPECT_TRUE(c.ws->quiet_for(1800ms)) << "a pair that signalled does not time out";
+    EXPECT_TRUE(d.ws->quiet_for(1ms));
+}
+
+// Signals go instance to instance directly; whatever happens to the pair
+// meanwhile, none reaches a session that is no longer the sender's partner.
+TEST_F(redis_multi, signals_never_reach_a_former_partner) {
+    auto s = start(2);
+    auto [a, b] = paired(s[0]->port(), s[1]->port());
+    a.ws->send(candidate("1"));
+    EXPECT_EQ(b.ws->expect("signal")["data"]["candidate"]["candidate"], "1");
+    // a keeps signalling while b moves on to c.
+    auto c = connect(s[0]->port());
+    c.ws->send(join());
+    c.ws->expect("queued");
+    for (int i = 0; i < 50; ++i) a.ws->send(candidate("burst"));
+    b.ws->send(json{{"type", "next"}});
+    auto m = b.ws->expect("matched", 10s);
+    EXPECT_EQ(c.ws->expect("matched", 10s)["role"], m["role"] == "offerer" ? "answerer" : "offerer");
+    b.ws->send(candidate("b-to-c"));
+    EXPECT_EQ(c.ws->expect("signal")["data"]["candidate"]["candidate"], "b-to-c");
+    EXPECT_EQ(a.ws->expect("peer_left")["reason"], "next");
+    c.ws->send(candidate("c-to-b"));
+    // Whatever of a's burst b got came before its matched; after it, only c's.
+    EXPECT_EQ(b.ws->expect("signal")["data"]["candidate"]["candidate"], "c-to-b");
+    EXPECT_TRUE(b.ws->quiet_for(300ms));
+    a.ws->send(candidate("too-late"));
+    EXPECT_EQ(a.ws->expect("error")["code"], "not_paired");
+}
+
+// The matchmaking property across three instances with interests, modes,
+// fallback and reports: after every round of random actions has settled,
+// pairs are symmetric and never self, report blocks hold, `common` is the
+// intersection of both sides' interests, a pair without one is made only of
+// open sides, and no two waiting users could have been paired.
+TEST_F(redis_multi, property_with_interests_and_blocks_on_three_instances) {
+    auto s = start(3, {"--fallback-after", "300ms"});
+    struct user {
+        peer p;
+        json join;  // the last join sent, or null
+        enum { idle, waiting, paired } state = idle;
+        std::string partner;
+        json common;
+        std::string reported;  // this round's report, until the server's answer is read
+    };
+    constexpr int n = 9;
+    std::mt19937 rng(20261128);
+    auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
+    const std::vector<std::string> topics{"chess", "music", "film"};
+    auto random_join = [&] {
+        std::vector<std::string> ints;
+        for (const auto& t : topics)
+            if (pick(3) == 0) ints.push_back(t);
+        return join(pick(5) == 0 ? "text" : "video", ints, pick(2) == 0);
+    };
+    std::vector<user> users;
+    for (int i = 0; i < n; ++i) users.push_back({connect(s[i % 3]->port()), nullptr});
+    std::set<std::pair<std::string, std::string>> blocked;
+    auto is_blocked = [&](const std::string& x, const std::string& y) {
+        return blocked.count({x, y}) || blocked.count({y, x});
+    };
+    auto ints_of = [](const json& j) { return std::set<std::string>(j["interests"].begin(), j["interests"].end()); };
+    auto open = [](const json& j) { return j["interests"].empty() || j["fallback"] == true; };
+
+    for (int round = 0; round < 10; ++round) {
+        for (auto& u : users) {
+            int r = pick(10);
+            if (u.join.is_null() || r < 2) {
+                u.join = random_join();
+                u.p.ws->send(u.join);
+            } else if (r < 5) {
+                u.p.ws->send(json{{"type", "next"}});
+            } else if (r < 8 && u.state == user::paired) {
+                u.reported = u.partner;
+                u.p.ws->send(json{{"type", "report"}, {"reason", "spam"}});
+            }
+        }
+        // Settle (fallback opens after 300 ms), then read what each was told.
+        std::this_thread::sleep_for(1200ms);
+        for (auto& u : users) {
+            while (auto f = u.p.ws->recv(50ms)) {
+                auto type = (*f)["type"];
+                if (type == "queued") u.state = user::waiting;
+                else if (type == "matched") u.state = user::paired, u.common = (*f)["common"];
+                else if (type == "peer_left") u.state = u.state == user::paired ? user::idle : u.state;
+                // The partner may have moved on first: then the report did nothing.
+                else if (type == "error" && (*f)["ref"] == "report") u.reported.clear();
+            }
+            if (!u.reported.empty()) blocked.insert({u.p.session, u.reported});
+            u.reported.clear();
+            // A peer_left after next/report comes before the new queued/matched; `next` re-queues.
+        }
+        // Who is with whom: each paired user says its name.
+        for (auto& u : users)
+            if (u.state == user::paired) u.p.ws->send(candidate(u.p.session));
+        std::map<std::string, user*> by_id;
+        for (auto& u : users) by_id[u.p.session] = &u;
+        for (auto& u : users) {
+            if (u.state != user::paired) continue;
+            json sig;
+            ASSERT_NO_THROW(sig = expect_one_of(*u.p.ws, {"signal"}, 5s)) << "round " << round << " " << u.p.session << " " << [&] {
+                std::string out;
+                for (auto& x : users) out += "\n" + x.p.session + " " + std::to_string(x.state) + " " + x.join.dump();
+                for (auto& i : s) out += "\n----\n" + i->log();
+                return out;
+            }();
+            u.partner = sig["data"]["candidate"]["candidate"];
+        }
+        std::this_thread::sleep_for(100ms);
+        for (auto& u : users) {
+            EXPECT_TRUE(u.p.ws->quiet_for(1ms)) << "one partner only (round " << round << ")";
+            if (u.state != user::paired) continue;
+            ASSERT_TRUE(by_id.count(u.partner));
+            auto& v = *by_id[u.partner];
+            EXPECT_NE(u.partner, u.p.session) << "never self";
+            EXPECT_EQ(v.state, user::paired);
+            EXPECT_EQ(v.partner, u.p.session) << "symmetric";
+            EXPECT_FALSE(is_blocked(u.p.session, v.p.session)) << "a report blocks the pair for good";
+            EXPECT_EQ(u.join["mode"], v.join["mode"]);
+            std::set<std::string> both;
+            auto mine = ints_of(u.join), theirs = ints_of(v.join);
+            std::set_intersection(mine.begin(), mine.end(), theirs.begin(), theirs.end(), std::inserter(both, both.end()));
+            EXPECT_EQ(std::set<std::string>(u.common.begin(), u.common.end()), both) << "common is the shared interests";
+            if (both.empty()) EXPECT_TRUE(open(u.join) && open(v.join)) << "without one, both sides are open";
+        }
+        // Nobody waits while someone they could be paired with waits (rule 5).
+        for (auto& u : users)
+            for (auto& v : users) {
+                if (&u >= &v || u.state != user::waiting || v.state != user::waiting) continue;
+                auto mine = ints_of(u.join), theirs = ints_of(v.join);
+                bool share = std::any_of(mine.begin(), mine.end(), [&](const auto& x) { return theirs.count(x) > 0; });
+                bool fits = u.join["mode"] == v.join["mode"] && !is_blocked(u.p.session, v.p.session) &&
+                            (share || (open(u.join) && open(v.join)));
+                EXPECT_FALSE(fits) << u.p.session << " and " << v.p.session << " both wait (round " << round << ")";
+            }
+    }
     expect_every_key_has_a_ttl();
 }
 
