@@ -194,6 +194,29 @@ else
   fail "no server binary at $server to check the runtime packages against"
 fi
 
+# The build stage's context: exactly what its COPY lines bring must configure
+# (a directory CMake adds but the stage does not copy fails here, not in a
+# docker build nobody runs in CI).
+build_srcs=$(/usr/bin/python3 - docker/Dockerfile <<'PY'
+import re, sys
+text = open(sys.argv[1]).read().replace("\\\n", " ")
+stage = re.split(r"^FROM ", text, flags=re.M)
+build = next(s for s in stage if re.match(r"\S+\s+AS\s+build\b", s, re.I))
+for line in build.splitlines():
+    if line.startswith("COPY ") and "--from=" not in line:
+        print(" ".join(line.split()[1:-1]))
+PY
+)
+mkdir -p "$tmp/context"
+# shellcheck disable=SC2086
+cp -r --parents $build_srcs "$tmp/context/"
+if cmake -S "$tmp/context" -B "$tmp/context/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSERENDIP_BUILD_TESTS=OFF \
+  >"$tmp/cmake.log" 2>&1 && ninja -C "$tmp/context/build" -t targets all | grep -q '^serendip-server:'; then
+  ok "the build stage's files ($(tr '\n' ' ' <<<"$build_srcs")) configure serendip-server without tests"
+else
+  fail "the build stage's files do not configure: $(tail -n 5 "$tmp/cmake.log")"
+fi
+
 # ---- nginx and coturn configurations -------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
