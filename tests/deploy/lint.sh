@@ -211,7 +211,8 @@ mkdir -p "$tmp/context"
 # shellcheck disable=SC2086
 cp -r --parents $build_srcs "$tmp/context/"
 if cmake -S "$tmp/context" -B "$tmp/context/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSERENDIP_BUILD_TESTS=OFF \
-  >"$tmp/cmake.log" 2>&1 && ninja -C "$tmp/context/build" -t targets all | grep -q '^serendip-server:'; then
+  >"$tmp/cmake.log" 2>&1 && ninja -C "$tmp/context/build" -t targets all >"$tmp/targets" &&
+  grep -q '^serendip-server:' "$tmp/targets"; then
   ok "the build stage's files ($(tr '\n' ' ' <<<"$build_srcs")) configure serendip-server without tests"
 else
   fail "the build stage's files do not configure: $(tail -n 5 "$tmp/cmake.log")"
@@ -228,6 +229,28 @@ if SERENDIP_UPSTREAMS="127.0.0.1:1 127.0.0.1:2" SERENDIP_TLS_CERT="$tmp/cert.pem
 else
   fail "nginx -t on the rendered nginx/nginx.conf.template"
 fi
+# What a short test cannot see: /ws outlives the server's 20 s ping and 45 s
+# idle timeout, and the upstream balances by open connections.
+if /usr/bin/python3 - "$tmp/nginx/nginx.conf" <<'PY'; then ok "nginx: /ws timeouts above 45 s, least_conn"; else fail "nginx: /ws timeouts or balancing"; fi
+import re, sys
+conf = open(sys.argv[1]).read()
+ws = re.search(r"location = /ws \{(.*?)\n        \}", conf, re.S).group(1)
+errors = []
+for d in ("proxy_read_timeout", "proxy_send_timeout"):
+    m = re.search(d + r" (\d+)s;", ws)
+    if not m or int(m.group(1)) <= 45:
+        errors.append(f"{d} missing or not above 45 s")
+for d in ("proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;",
+          "proxy_http_version 1.1;", "access_log off;", "limit_conn ws_conn", "limit_req zone=ws_req"):
+    if d not in ws:
+        errors.append(f"/ws lacks {d}")
+up = re.search(r"upstream serendip \{(.*?)\}", conf, re.S).group(1)
+if "least_conn;" not in up:
+    errors.append("upstream without least_conn")
+for e in errors:
+    print("  " + e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+PY
 
 if TURN_SECRET=$(secret) coturn/render.sh >"$tmp/turnserver.conf"; then
   want=(use-auth-secret "static-auth-secret=" no-cli no-multicast-peers "user-quota=" "total-quota=" "max-bps="
