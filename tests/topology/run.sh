@@ -81,7 +81,8 @@ pids+=($!)
 
 # ---- two server instances ------------------------------------------------------
 turn_args=()
-if "$server" --help | grep -q -- '--turn-secret'; then
+help=$("$server" --help)
+if [[ $help == *--turn-secret* ]]; then
   turn_args=(--turn-urls "turn:127.0.0.1:$turn_port?transport=udp" --turn-ttl 10m)
   export SERENDIP_TURN_SECRET=$turn_secret
   export SERENDIP_TOPOLOGY_TURN=1
