@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { INSTANCES, URL_HTTP, URL_HTTPS, firstFrame, headerCount, openConnections, request, upgrade, waitFor } from './lib.mjs';
@@ -126,6 +127,42 @@ describe('nginx in front of two instances', () => {
     const foreign = await upgrade({ origin: 'https://evil.example' });
     assert.equal(foreign.status, 403);
     await waitFor(async () => (await openConnections()).every((n) => n === 0), { what: 'connections closed' });
+  });
+
+  it('what an instance receives: the address nginx saw (never the client\'s claim), the scheme, the upgrade', async () => {
+    // The probe nginx (same template) proxies to this listener instead of an instance.
+    const seen = [];
+    const upstream = http.createServer((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(400, { 'Content-Type': 'text/plain' });
+      res.end('seen\n');
+    });
+    upstream.on('upgrade', (req, socket) => {
+      seen.push(req.headers);
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise((r) => upstream.listen(Number(process.env.SERENDIP_PROBE_UPSTREAM_PORT), '127.0.0.1', r));
+    try {
+      const spoof = { 'X-Forwarded-For': '203.0.113.9', 'X-Real-IP': '203.0.113.9', 'X-Forwarded-Proto': 'http' };
+      const probe = process.env.SERENDIP_PROBE_URL;
+      const plain = await request(`${probe}/ws`, { headers: spoof });
+      assert.equal(plain.status, 400);
+      const up = await upgrade({ base: probe, headers: spoof });
+      assert.equal(up.status, 400);
+      assert.equal(seen.length, 2);
+      for (const h of seen) {
+        assert.equal(h['x-forwarded-for'], '127.0.0.1', 'X-Forwarded-For is the address nginx saw');
+        assert.equal(h['x-real-ip'], '127.0.0.1');
+        assert.equal(h['x-forwarded-proto'], 'https');
+        assert.equal(h.host, new URL(probe).hostname);
+      }
+      assert.equal(seen[0].connection, 'close', 'no upgrade asked: none passed on');
+      assert.equal(seen[1].upgrade, 'websocket');
+      assert.equal(seen[1].connection, 'upgrade');
+      assert.ok(seen[1]['sec-websocket-key'], 'the handshake headers pass');
+    } finally {
+      upstream.close();
+    }
   });
 
   it('/ws: at most 20 open connections per address (429 beyond), freed when one closes', async () => {

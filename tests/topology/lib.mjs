@@ -38,12 +38,13 @@ export function headerCount(res, name) {
  * A WebSocket upgrade of /ws through nginx. Resolves { status, socket } where
  * socket is the open connection after a 101 (close it with socket.destroy()).
  */
-export function upgrade({ origin = URL_HTTPS, path = '/ws' } = {}) {
+export function upgrade({ origin = URL_HTTPS, path = '/ws', base = URL_HTTPS, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = https.request(URL_HTTPS + path, {
+    const req = https.request(base + path, {
       rejectUnauthorized: false,
       agent: false,
       headers: {
+        ...headers,
         Connection: 'Upgrade',
         Upgrade: 'websocket',
         Origin: origin,

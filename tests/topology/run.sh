@@ -155,6 +155,17 @@ for _ in $(seq 50); do
 done
 curl -sk -o /dev/null "https://127.0.0.1:$https_port/" || die "nginx does not answer"
 
+# A second nginx from the same template whose only upstream is a port the
+# test listens on itself: it shows exactly what nginx sends to an instance.
+SERENDIP_UPSTREAMS="127.0.0.1:18090" \
+  SERENDIP_TLS_CERT="$tmp/cert.pem" SERENDIP_TLS_KEY="$tmp/key.pem" SERENDIP_WEB_ROOT="$repo/web/dist" \
+  SERENDIP_HTTP_LISTEN="127.0.0.1:18081" SERENDIP_HTTPS_LISTEN="127.0.0.1:18444" \
+  SERENDIP_HTTPS_PORT=18444 "$repo/nginx/render.sh" "$tmp/nginx-probe"
+nginx -p "$tmp/nginx-probe/" -c "$tmp/nginx-probe/nginx.conf" -e stderr -g 'daemon off;' >/dev/null 2>"$tmp/nginx-probe-error.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -sk -o /dev/null "https://127.0.0.1:18444/" && break; sleep 0.1; done
+export SERENDIP_PROBE_URL="https://127.0.0.1:18444" SERENDIP_PROBE_UPSTREAM_PORT=18090
+
 export SERENDIP_URL=$origin
 export SERENDIP_HTTP_URL="http://127.0.0.1:$http_port"
 export SERENDIP_INSTANCES="${instance_urls[*]}"
