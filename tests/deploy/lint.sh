@@ -162,6 +162,13 @@ for e in errors:
 sys.exit(1 if errors else 0)
 PY
 
+# The images run these directly (COPY keeps the mode).
+not_exec=()
+for f in docker/http-check nginx/entrypoint.sh nginx/render.sh coturn/entrypoint.sh coturn/render.sh; do
+  [ -x "$f" ] || not_exec+=("$f")
+done
+if [ ${#not_exec[@]} -eq 0 ]; then ok "entrypoints and the health check are executable"; else fail "not executable: ${not_exec[*]}"; fi
+
 # The runtime stage's packages: every shared library the binary needs comes
 # from them or from what debian:bookworm-slim already has.
 if [ -x "$server" ]; then
