@@ -1,6 +1,7 @@
 #include "serendip/config.hpp"
 
 #include "serendip/redis_link.hpp"
+#include "serendip/turn_credentials.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -162,19 +163,41 @@ const std::vector<option>& options() {
         {"tls-cert", "SERENDIP_TLS_CERT", "FILE", "", "PEM certificate chain: serve HTTPS and WSS directly",
          text(&config::tls_cert)},
         {"tls-key", "SERENDIP_TLS_KEY", "FILE", "", "PEM private key for --tls-cert", text(&config::tls_key)},
-        {"stun-urls", "SERENDIP_STUN_URLS", "URL,...", "none", "STUN servers sent to clients (none by default)",
+        {"stun-urls", "SERENDIP_STUN_URLS", "URL,...", "the TURN servers', else none",
+         "STUN servers sent to clients (no third party by default)",
          [](config& c, std::string_view s) {
              c.stun_urls = split_list(s);
              return std::all_of(c.stun_urls.begin(), c.stun_urls.end(),
                                 [](const std::string& u) { return u.rfind("stun:", 0) == 0; });
          }},
+        {"turn-urls", "SERENDIP_TURN_URLS", "URL,...", "none",
+         "TURN servers sent to clients with fresh credentials (turn: or turns:)",
+         [](config& c, std::string_view s) {
+             c.turn_urls = split_list(s);
+             return std::all_of(c.turn_urls.begin(), c.turn_urls.end(),
+                                [](const std::string& u) { return turn::valid_turn_url(u); });
+         }},
+        {"turn-secret", "SERENDIP_TURN_SECRET", "SECRET", "",
+         "shared secret of the TURN servers (coturn static-auth-secret); prefer the variable",
+         [](config& c, std::string_view s) {
+             c.turn_secret = std::string(s);
+             return !s.empty();
+         }},
+        {"turn-ttl", "SERENDIP_TURN_TTL", "DURATION", "10m", "how long issued TURN credentials are valid (1s or more)",
+         [](config& c, std::string_view s) {
+             auto d = parse_duration(s);
+             if (!d || *d < std::chrono::seconds(1)) return false;
+             c.turn_ttl = *d;
+             return true;
+         }},
     };
     return table;
 }
 
-// A store URL may carry a password: never echo it.
+// A store URL may carry a password, and a secret is a secret: never echo them.
 std::string shown(const option& o, std::string_view value) {
-    return std::string_view(o.name) == "store" ? std::string("(not shown)") : "'" + std::string(value) + "'";
+    std::string_view name = o.name;
+    return name == "store" || name == "turn-secret" ? std::string("(not shown)") : "'" + std::string(value) + "'";
 }
 
 config_error invalid(const option& o, std::string_view value) {
@@ -250,6 +273,8 @@ config_result parse_config(int argc, const char* const* argv, env_lookup env) {
     }
     if (c.tls_cert.empty() != c.tls_key.empty())
         return config_error{"--tls-cert and --tls-key must be given together"};
+    if (c.turn_urls.empty() != c.turn_secret.empty())
+        return config_error{"--turn-urls and --turn-secret must be given together"};
     if (c.idle_timeout <= c.ping_interval)
         return config_error{"--idle-timeout must be longer than --ping-interval"};
     return c;

@@ -49,7 +49,10 @@ struct config {
     std::string instance_id;        // redis store: this instance's name (default random)
     std::string tls_cert;
     std::string tls_key;
-    std::vector<std::string> stun_urls;
+    std::vector<std::string> stun_urls;  // empty: those of the TURN URLs, if any
+    std::vector<std::string> turn_urls;  // sent with fresh credentials (docs/protocol.md)
+    std::string turn_secret;             // coturn's static-auth-secret: never logged or echoed
+    millis turn_ttl{600'000};            // how long issued TURN credentials are valid
 
     unsigned resolved_threads() const;
 };

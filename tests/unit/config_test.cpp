@@ -80,6 +80,14 @@ TEST_F(config_test, invalid_values_name_the_option) {
              {{"--store", "mongodb://x"}, "--store"},
              {{"--max-message", "10"}, "--max-message"},
              {{"--stun-urls", "http://x"}, "--stun-urls"},
+             {{"--turn-urls", "stun:t.example", "--turn-secret", "s"}, "--turn-urls"},
+             {{"--turn-urls", "turn:t.example:99999", "--turn-secret", "s"}, "--turn-urls"},
+             {{"--turn-secret", ""}, "--turn-secret"},
+             {{"--turn-ttl", "0s"}, "--turn-ttl"},
+             {{"--turn-ttl", "999ms"}, "--turn-ttl"},
+             {{"--turn-ttl", "soon"}, "--turn-ttl"},
+             {{"--turn-urls", "turn:t.example"}, "--turn-secret"},
+             {{"--turn-secret", "s3cret"}, "--turn-urls"},
              {{"--bogus"}, "--bogus"},
              {{"--port"}, "--port"},
              {{"--tls-cert", "a.pem"}, "--tls-key"},
@@ -91,6 +99,40 @@ TEST_F(config_test, invalid_values_name_the_option) {
         EXPECT_NE(e.message.find(names), std::string::npos) << e.message;
         EXPECT_EQ(e.message.find('\n'), std::string::npos) << "one line: " << e.message;
     }
+}
+
+TEST_F(config_test, turn_options) {
+    auto c = std::get<config>(parse({}));
+    EXPECT_TRUE(c.turn_urls.empty());
+    EXPECT_TRUE(c.turn_secret.empty());
+    EXPECT_EQ(c.turn_ttl, std::chrono::minutes(10));
+
+    c = std::get<config>(parse({"--turn-urls", "turn:t.example:3478?transport=udp, turns:t.example:5349?transport=tcp",
+                                "--turn-secret=s3cret", "--turn-ttl", "90s"}));
+    EXPECT_EQ(c.turn_urls, (std::vector<std::string>{"turn:t.example:3478?transport=udp", "turns:t.example:5349?transport=tcp"}));
+    EXPECT_EQ(c.turn_secret, "s3cret");
+    EXPECT_EQ(c.turn_ttl, std::chrono::seconds(90));
+
+    fake_env = {{"SERENDIP_TURN_URLS", "turn:t.example"}, {"SERENDIP_TURN_SECRET", "from-env"}, {"SERENDIP_TURN_TTL", "1h"}};
+    c = std::get<config>(parse({}));
+    EXPECT_EQ(c.turn_urls, (std::vector<std::string>{"turn:t.example"}));
+    EXPECT_EQ(c.turn_secret, "from-env");
+    EXPECT_EQ(c.turn_ttl, std::chrono::hours(1));
+}
+
+TEST_F(config_test, the_turn_secret_is_never_echoed) {
+    // The only invalid secret is an empty one; check the messages around a real one anyway.
+    for (auto args : std::vector<std::vector<const char*>>{{"--turn-secret", "hunter2-secret"},
+                                                           {"--turn-secret", "hunter2-secret", "--turn-ttl", "x"}}) {
+        auto r = parse(args);
+        ASSERT_TRUE(std::holds_alternative<config_error>(r));
+        EXPECT_EQ(std::get<config_error>(r).message.find("hunter2"), std::string::npos) << std::get<config_error>(r).message;
+    }
+    fake_env = {{"SERENDIP_TURN_SECRET", ""}};
+    auto r = parse({});
+    ASSERT_TRUE(std::holds_alternative<config_error>(r));
+    EXPECT_NE(std::get<config_error>(r).message.find("SERENDIP_TURN_SECRET"), std::string::npos);
+    EXPECT_NE(std::get<config_error>(r).message.find("(not shown)"), std::string::npos);
 }
 
 TEST_F(config_test, bad_environment_value_names_the_variable) {
@@ -107,6 +149,8 @@ TEST_F(config_test, help_lists_every_option_with_defaults) {
     for (const char* flag : {"--listen", "--port", "--web-root", "--threads", "--allowed-origins", "--max-message",
                              "--rate", "--burst", "--send-queue-bytes", "--ping-interval", "--idle-timeout",
                              "--log-level", "--log-format", "--store", "--tls-cert", "--tls-key", "--require-face",
+                             "--stun-urls", "--turn-urls", "--turn-secret", "--turn-ttl", "SERENDIP_TURN_SECRET",
+                             "default: 10m",
                              "SERENDIP_PORT", "default: 8080"})
         EXPECT_NE(text.find(flag), std::string::npos) << flag;
 }
