@@ -34,7 +34,17 @@ hub::hub(asio::any_io_executor strand, store& rules, hub_settings settings, metr
 }
 
 std::string hub::welcome(const session_id& id, const std::string& token) const {
-    return protocol::encode_welcome(id, token, store_.online(), settings_.limits, settings_.ice_servers_json);
+    return protocol::encode_welcome(id, token, store_.online(), settings_.limits, ice_servers_for(id));
+}
+
+// Credentials are issued fresh for every frame that carries them, so a
+// `matched` long after `welcome` still gets a full lifetime.
+std::string hub::ice_servers_for(const session_id& id) const {
+    if (!settings_.ice.has_turn()) return settings_.ice.json({}, {});
+    auto it = pseudonyms_.find(id);
+    // open() names every session it links; a fresh name is the safe fallback.
+    auto pseudonym = it != pseudonyms_.end() ? it->second : turn::new_pseudonym();
+    return settings_.ice.json(pseudonym, std::chrono::system_clock::now());
 }
 
 void hub::open(std::weak_ptr<client_link> link, std::string resume_token, std::function<void(opened)> done) {
@@ -47,6 +57,7 @@ void hub::open(std::weak_ptr<client_link> link, std::string resume_token, std::f
         auto start_fresh = [this, link, fresh_id, token](std::function<void(opened)> done, bool resume_failed) {
             store_.connect(fresh_id, token);
             links_[fresh_id] = link;
+            if (settings_.ice.has_turn()) pseudonyms_[fresh_id] = turn::new_pseudonym();
             // Posted after connect so that `online` counts this client.
             asio::post(strand_, [this, fresh_id, token, done = std::move(done), resume_failed] {
                 opened o{fresh_id, {{server_type::welcome, make_frame(welcome(fresh_id, token))}}};
@@ -67,6 +78,7 @@ void hub::open(std::weak_ptr<client_link> link, std::string resume_token, std::f
             auto& slot = links_[r->id];
             if (auto old = slot.lock(); old && old.get() != link.lock().get()) old->close(close_reason::replaced);
             slot = link;
+            if (settings_.ice.has_turn() && !pseudonyms_.contains(r->id)) pseudonyms_[r->id] = turn::new_pseudonym();
             opened o{r->id, {{server_type::welcome, make_frame(welcome(r->id, token))}}};
             for (const auto& a : r->held) {
                 auto type = static_cast<server_type>(a.what.index() + 2);  // queued..error
@@ -85,17 +97,18 @@ void hub::closed(const session_id& id, const client_link* link) {
         // A resumed session has a newer link: the old one's close changes nothing.
         if (current && current.get() != link) return;
         links_.erase(it);
+        pseudonyms_.erase(id);
         store_.disconnect(id);
     });
 }
 
 frame hub::encode(const action& a) const {
     return std::visit(
-        [this](const auto& w) -> frame {
+        [this, &a](const auto& w) -> frame {
             using T = std::decay_t<decltype(w)>;
             if constexpr (std::is_same_v<T, out::queued>) return make_frame(protocol::encode_queued(w.mode, w.interests));
             if constexpr (std::is_same_v<T, out::matched>)
-                return make_frame(protocol::encode_matched(w.role, w.common, settings_.ice_servers_json));
+                return make_frame(protocol::encode_matched(w.role, w.common, ice_servers_for(a.to)));
             if constexpr (std::is_same_v<T, out::signal>) return make_frame(protocol::encode_signal(w.data));
             if constexpr (std::is_same_v<T, out::peer_left>) return make_frame(protocol::encode_peer_left(w.reason));
             if constexpr (std::is_same_v<T, out::error>) {
@@ -132,6 +145,7 @@ void hub::replaced(const session_id& id) {
         auto link = it->second.lock();
         // Forgotten first, so that this connection's close tells the store nothing.
         links_.erase(it);
+        pseudonyms_.erase(id);
         if (link) link->close(close_reason::replaced);
     });
 }

@@ -189,6 +189,7 @@ std::variant<signal, decode_error> decode_signal(const json& m) {
                 return bad("signal", "candidate.usernameFragment must be a string or null");
             c["usernameFragment"] = *ufrag;
         }
+        s.candidate = classify_candidate(cand->get_ref<const std::string&>());
         out["candidate"] = std::move(c);
         s.is_candidate = true;
     }
@@ -223,6 +224,37 @@ std::optional<std::vector<std::string>> normalise_interests(const std::vector<st
         if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
     }
     return out;
+}
+
+candidate_type classify_candidate(std::string_view line) {
+    if (line.empty()) return candidate_type::none;
+    // libwebrtc accepts the SDP attribute form too.
+    if (line.starts_with("a=")) line.remove_prefix(2);
+    if (!line.starts_with("candidate:")) return candidate_type::unknown;
+    line.remove_prefix(10);
+    // foundation, component, transport, priority, address, port, "typ", type
+    std::array<std::string_view, 8> fields;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        auto space = line.find(' ');
+        if (space == std::string_view::npos && i + 1 < fields.size()) return candidate_type::unknown;  // too few
+        fields[i] = line.substr(0, space);
+        if (fields[i].empty()) return candidate_type::unknown;  // doubled separators
+        line = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
+    }
+    if (fields[6] != "typ") return candidate_type::unknown;
+    static constexpr std::array<std::pair<std::string_view, candidate_type>, 4> types = {{
+        {"host", candidate_type::host},
+        {"srflx", candidate_type::srflx},
+        {"prflx", candidate_type::prflx},
+        {"relay", candidate_type::relay},
+    }};
+    for (const auto& [text, type] : types)
+        if (fields[7] == text) return type;
+    return candidate_type::unknown;
+}
+
+bool relay_only_allows(const signal& s) {
+    return !s.is_candidate || s.candidate == candidate_type::none || s.candidate == candidate_type::relay;
 }
 
 decode_result decode(std::string_view text) {
@@ -363,8 +395,10 @@ std::string encode_banned(std::int64_t until_unix, std::string_view reason) {
     return dump({{"type", "banned"}, {"until", until_unix}, {"reason", reason}});
 }
 
-std::string encode_join(mode m, const std::vector<std::string>& interests, bool fallback) {
-    return dump({{"type", "join"}, {"mode", name(m)}, {"interests", interests}, {"fallback", fallback}});
+std::string encode_join(mode m, const std::vector<std::string>& interests, bool fallback, bool relay_only) {
+    json j = {{"type", "join"}, {"mode", name(m)}, {"interests", interests}, {"fallback", fallback}};
+    if (relay_only) j["relayOnly"] = true;
+    return dump(j);
 }
 
 }  // namespace serendip::protocol

@@ -33,10 +33,14 @@ std::optional<fs::path> find_web_root(const std::string& configured) {
     return std::nullopt;
 }
 
-std::string ice_servers_json(const config& cfg) {
-    std::vector<protocol::ice_server> servers;
-    if (!cfg.stun_urls.empty()) servers.push_back({cfg.stun_urls, {}, {}});
-    return protocol::encode_ice_servers(servers);
+turn::ice_servers ice_servers_of(const config& cfg) {
+    turn::settings s;
+    // coturn answers STUN on its TURN ports: without --stun-urls, offer those.
+    s.stun_urls = cfg.stun_urls.empty() ? turn::stun_urls_of(cfg.turn_urls) : cfg.stun_urls;
+    s.turn_urls = cfg.turn_urls;
+    s.secret = cfg.turn_secret;
+    s.ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.turn_ttl);
+    return turn::ice_servers(std::move(s));
 }
 
 matchmaker_settings rules_from(const config& cfg) {
@@ -70,7 +74,7 @@ struct server::impl {
     metrics stats;
     asio::strand<asio::io_context::executor_type> hub_strand{asio::make_strand(ioc)};
     std::unique_ptr<store> store_ptr{make_store(cfg, ioc, hub_strand)};
-    hub matchmaking{hub_strand, *store_ptr, hub_settings{{cfg.max_message_bytes, cfg.rate_per_sec, cfg.burst}, ice_servers_json(cfg), cfg.online_interval}, stats};
+    hub matchmaking{hub_strand, *store_ptr, hub_settings{{cfg.max_message_bytes, cfg.rate_per_sec, cfg.burst}, ice_servers_of(cfg), cfg.online_interval}, stats};
     net::context ctx{cfg, stats, matchmaking, {}, {}};
     std::shared_ptr<net::listener> acceptor;
     asio::steady_timer drain_timer{hub_strand};
@@ -116,6 +120,9 @@ std::uint16_t server::start() {
     auto port = i.acceptor->port();
     spdlog::info("listening on {}:{} ({}, store {}, {} threads)", i.cfg.listen_address, port,
                  i.ctx.tls ? "https" : "http", i.cfg.store == "memory" ? "memory" : "redis", i.cfg.resolved_threads());
+    if (!i.cfg.turn_urls.empty())
+        spdlog::info("TURN: {} URLs, credentials valid {}s", i.cfg.turn_urls.size(),
+                     std::chrono::duration_cast<std::chrono::seconds>(i.cfg.turn_ttl).count());
     if (!i.cfg.port_file.empty()) {
         std::ofstream(i.cfg.port_file + ".tmp") << port << '\n';
         fs::rename(i.cfg.port_file + ".tmp", i.cfg.port_file);

@@ -199,8 +199,12 @@ private:
             [&](auto& m) {
                 using T = std::decay_t<decltype(m)>;
                 if constexpr (std::is_same_v<T, protocol::join>) {
+                    relay_only_ = m.relay_only;
                     rules.join(id_, std::move(m));
                 } else if constexpr (std::is_same_v<T, protocol::signal>) {
+                    // "Hide my IP": a stray host or srflx candidate would reveal
+                    // the address the client asked to hide. Dropped quietly.
+                    if (relay_only_ && !protocol::relay_only_allows(m)) return;
                     rules.signal(id_, std::move(m.data));
                 } else if constexpr (std::is_same_v<T, protocol::next>) {
                     rules.next(id_);
@@ -336,6 +340,7 @@ private:
     message_limiter limiter_;
     token_bucket queue_limiter_;
     std::optional<clock::time_point> face_seen_;
+    bool relay_only_ = false;  // the latest join's relayOnly: kept per connection
     clock::time_point last_heard_{}, last_ping_{};
     session_id id_;
     std::string resume_token_;

@@ -6,6 +6,7 @@
 
 #include "serendip/metrics.hpp"
 #include "serendip/store.hpp"
+#include "serendip/turn_credentials.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -33,7 +34,7 @@ public:
 
 struct hub_settings {
     protocol::limits limits{64 * 1024, 20, 60};
-    std::string ice_servers_json = "[]";
+    turn::ice_servers ice;  // STUN, and TURN with credentials issued per frame
     std::chrono::milliseconds online_interval{2'000};
 };
 
@@ -65,6 +66,7 @@ public:
 private:
     frame encode(const action& a) const;
     std::string welcome(const session_id& id, const std::string& token) const;
+    std::string ice_servers_for(const session_id& id) const;
     void broadcast_online();
 
     boost::asio::any_io_executor strand_;
@@ -72,6 +74,8 @@ private:
     hub_settings settings_;
     metrics& metrics_;
     std::unordered_map<session_id, std::weak_ptr<client_link>> links_;  // on strand_
+    // TURN user names, one per session while it has a link here; on strand_.
+    std::unordered_map<session_id, std::string> pseudonyms_;
     boost::asio::steady_timer online_timer_;
     std::uint64_t last_online_ = 0;
     bool stopping_ = false;

@@ -48,9 +48,14 @@ struct join {
     bool relay_only = false;  // extension: see docs/protocol.md
 };
 
+// The `typ` of an ICE candidate; `none` for end-of-candidates (an empty
+// candidate string), `unknown` for anything that does not parse.
+enum class candidate_type { none, host, srflx, prflx, relay, unknown };
+
 struct signal {
     std::string data;  // re-encoded from validated fields, ready to relay
     bool is_candidate = false;
+    candidate_type candidate = candidate_type::none;  // when is_candidate
 };
 
 struct next {};
@@ -83,6 +88,18 @@ std::string_view name(report_reason r);
 std::string_view name(role r);
 std::string_view name(client_type t);
 
+// Reads the type of an RTCIceCandidate's `candidate` line by position, as
+// browsers parse it (RFC 8839 section 5.1): "candidate:" foundation component
+// transport priority address port "typ" TYPE [extensions]. Case-sensitive and
+// strict: "typ relay" anywhere else (a foundation, raddr, an extension) does
+// not count, and anything malformed is `unknown`.
+candidate_type classify_candidate(std::string_view line);
+
+// Whether a signal from a client that declared `relayOnly` may reach its
+// partner: descriptions (SDP is opaque to us), end-of-candidates and relay
+// candidates. Every other candidate would reveal an address of the client.
+bool relay_only_allows(const signal& s);
+
 // Normalises interests as PROTOCOL.md says; nullopt if one is invalid.
 std::optional<std::vector<std::string>> normalise_interests(const std::vector<std::string>& raw);
 
@@ -112,6 +129,6 @@ std::string encode_error(error_code code, std::string_view message, std::string_
 std::string encode_banned(std::int64_t until_unix, std::string_view reason);
 
 // For tests and clients written in C++ (the benchmark): client messages.
-std::string encode_join(mode m, const std::vector<std::string>& interests, bool fallback);
+std::string encode_join(mode m, const std::vector<std::string>& interests, bool fallback, bool relay_only = false);
 
 }  // namespace serendip::protocol
