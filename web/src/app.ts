@@ -9,7 +9,7 @@ import { FaceDetector } from './face/detector';
 import { FaceReporter, SafeViewGate } from './face/presence';
 import { LocalMedia, type Facing } from './media';
 import { createdPeerCount, livePeerCount, PeerSession } from './peer';
-import { hasTurn, REPORT_REASONS, type IceServer, type Mode, type ReportReason, type ServerMessage } from './protocol';
+import { hasTurn, iceServersForPair, REPORT_REASONS, type IceServer, type Mode, type ReportReason, type ServerMessage } from './protocol';
 import { loadSettings, RULES_VERSION, saveSettings, type Settings } from './settings';
 import { SignalingSocket, signalingUrl } from './signaling';
 import { initialState, reduce, type Effect, type Event, type MediaError, type State, type TimerName } from './state';
@@ -199,7 +199,7 @@ export class App {
           type: 'matched',
           role: msg.role,
           common: msg.common,
-          iceServers: msg.iceServers.length ? msg.iceServers : this.welcomeIce,
+          iceServers: iceServersForPair(msg.iceServers, this.welcomeIce),
         });
         break;
       case 'signal':

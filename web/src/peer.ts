@@ -4,7 +4,7 @@
 // remote description is set, one ICE restart on `disconnected`, and a clean
 // close that leaves nothing running.
 
-import { candidateSignal, type IceServer, type Role, type SignalData } from './protocol';
+import { candidateSignal, relayOnlyCandidate, type IceServer, type Role, type SignalData } from './protocol';
 
 export interface PeerEvents {
   signal(data: SignalData): void;
@@ -67,7 +67,12 @@ export class PeerSession {
     const pc = this.pc;
     pc.onicecandidate = ({ candidate }) => {
       if (this.closed || !candidate || !candidate.candidate) return;
-      this.events.signal(candidateSignal(candidate));
+      // The relay policy already gathers relay candidates only; this makes
+      // sure no other kind, and no related address, ever leaves the page.
+      const line = opts.relayOnly ? relayOnlyCandidate(candidate.candidate) : candidate.candidate;
+      if (line === null) return;
+      const { sdpMid, sdpMLineIndex, usernameFragment } = candidate;
+      this.events.signal(candidateSignal({ candidate: line, sdpMid, sdpMLineIndex, usernameFragment }));
     };
     pc.onnegotiationneeded = () => void this.negotiate();
     pc.ontrack = (ev) => {

@@ -129,6 +129,29 @@ export function candidateSignal(c: {
 }
 
 /**
+ * "Hide my IP": the candidate line to send, or null to send nothing. Only
+ * relay candidates pass, read by position as the server does (RFC 8839:
+ * `candidate:` foundation component transport priority address port `typ`
+ * type [extensions]); their related address (raddr/rport, informational
+ * only) is zeroed, since it may hold the address the TURN server saw.
+ */
+export function relayOnlyCandidate(line: string): string | null {
+  if (!line.startsWith('candidate:')) return null;
+  const f = line.slice('candidate:'.length).split(' ');
+  if (f.length < 8 || f.slice(0, 8).includes('') || f[6] !== 'typ' || f[7] !== 'relay') return null;
+  for (let i = 8; i + 1 < f.length; i += 2) {
+    if (f[i] === 'raddr') f[i + 1] = f[i + 1].includes(':') ? '::' : '0.0.0.0';
+    else if (f[i] === 'rport') f[i + 1] = '0';
+  }
+  return `candidate:${f.join(' ')}`;
+}
+
+/** The ICE servers for one pair: the matched's own (fresh TURN credentials), else the welcome's. */
+export function iceServersForPair(matched: readonly IceServer[], welcome: readonly IceServer[]): IceServer[] {
+  return [...(matched.length ? matched : welcome)];
+}
+
+/**
  * Parses one text frame from the server. Returns null for frames that are not
  * JSON objects with a known `type` and the fields we rely on; unknown extra
  * fields are ignored, as PROTOCOL.md asks.

@@ -54,6 +54,8 @@ export interface State {
   serverPaired: boolean;
   /** Settings key of the last join the server accepted (for next vs join). */
   lastJoinKey: string | null;
+  /** relayOnly of the last join sent on this connection (the server keeps it per connection). */
+  joinRelay: boolean;
   bannedUntil: number | null;
 }
 
@@ -110,6 +112,7 @@ export function initialState(gateAccepted: boolean, search?: Partial<SearchSetti
     faceRequired: false,
     serverPaired: false,
     lastJoinKey: null,
+    joinRelay: false,
     bannedUntil: null,
   };
 }
@@ -159,7 +162,7 @@ class Step {
     const key = joinKey(this.st.search, relayFor(this.st));
     if (this.st.conn === 'open') {
       if (this.st.serverPaired && this.st.lastJoinKey === key) this.send({ type: 'next' });
-      else this.send(joinMessage(this.st));
+      else this.send(joinMessage(this.st)).set({ joinRelay: relayFor(this.st) });
       this.set({ lastJoinKey: key, serverPaired: false });
     }
     return this;
@@ -202,8 +205,11 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
       break;
 
     case 'welcome': {
-      s.set({ conn: 'open', online: ev.online, turnAvailable: ev.turnAvailable });
-      if (!ev.resumed) s.set({ serverPaired: false, lastJoinKey: null });
+      // A new connection has declared nothing yet: after a relay-only join, the
+      // next search must be a join again (not next) to re-declare relayOnly.
+      s.set({ conn: 'open', online: ev.online, turnAvailable: ev.turnAvailable, joinRelay: false });
+      if (!ev.resumed || st.joinRelay) s.set({ lastJoinKey: null });
+      if (!ev.resumed) s.set({ serverPaired: false });
       const p = st.phase;
       if (p === 'searching') {
         // The queue place never survives a dropped connection.
@@ -238,7 +244,9 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
           .fx({ type: 'clear-timer', name: 'auto-next' }, { type: 'clear-timer', name: 'retry-join' })
           .set({ phase: 'connecting', pair, pairSeq: pair.id, serverPaired: true, notice: null, leftReason: null })
           .fx(
-            { type: 'open-peer', pair, iceServers: ev.iceServers, relayOnly: relayFor(st), mode: st.search.mode },
+            // Relay if the join said so (the server drops our other candidates)
+            // or if the person asked for it since.
+            { type: 'open-peer', pair, iceServers: ev.iceServers, relayOnly: st.joinRelay || relayFor(st), mode: st.search.mode },
             { type: 'start-timer', name: 'connect', ms: CONNECT_TIMEOUT_MS },
           );
       } else {

@@ -215,6 +215,21 @@ describe('PeerSession', () => {
     expect(out.signals).toEqual([]);
   });
 
+  it('with relay only, sends relay candidates only, without their related address', () => {
+    const { out, ev } = events();
+    const p = new PeerSession({ role: 'offerer', iceServers: [{ urls: 'turn:x' }], relayOnly: true, tracks: [], stream: null }, ev);
+    const pc = FakePC.last;
+    const fire = (candidate: string) => pc.onicecandidate?.({ candidate: { candidate, sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'uf' } });
+    fire('candidate:1 1 udp 2122260223 192.0.2.10 54400 typ host');
+    fire('candidate:3 1 udp 1677729535 198.51.100.7 50432 typ srflx raddr 192.0.2.10 rport 54400');
+    fire('candidate:7 1 udp 41885439 203.0.113.5 49170 typ relay raddr 198.51.100.7 rport 50432');
+    pc.onicecandidate?.({ candidate: { candidate: '' } });
+    expect(out.signals).toEqual([
+      { candidate: { candidate: 'candidate:7 1 udp 41885439 203.0.113.5 49170 typ relay raddr 0.0.0.0 rport 0', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'uf' } },
+    ]);
+    p.close();
+  });
+
   it('does not send end-of-candidates or empty candidates', () => {
     const { out, ev } = events();
     const p = new PeerSession({ role: 'offerer', iceServers: [], relayOnly: false, tracks: [], stream: null }, ev);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { candidateSignal, hasTurn, parseServerMessage, parseSignalData } from '../src/protocol';
+import { candidateSignal, hasTurn, iceServersForPair, parseServerMessage, parseSignalData, relayOnlyCandidate } from '../src/protocol';
 
 const j = (v: unknown) => JSON.stringify(v);
 
@@ -107,6 +107,42 @@ describe('candidateSignal', () => {
       candidate: { candidate: 'c', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'u' },
     });
     expect(candidateSignal({ candidate: 'c', usernameFragment: null })).toEqual({ candidate: { candidate: 'c', sdpMid: null, sdpMLineIndex: null } });
+  });
+});
+
+describe('relayOnlyCandidate', () => {
+  const relay = 'candidate:7 1 udp 41885439 203.0.113.5 49170 typ relay raddr 198.51.100.7 rport 50432 generation 0 ufrag sK7d';
+  it('passes relay candidates with the related address zeroed', () => {
+    expect(relayOnlyCandidate(relay)).toBe('candidate:7 1 udp 41885439 203.0.113.5 49170 typ relay raddr 0.0.0.0 rport 0 generation 0 ufrag sK7d');
+    expect(relayOnlyCandidate('candidate:7 1 UDP 8331263 2001:db8::5 49170 typ relay raddr 2001:db8::7 rport 9')).toBe(
+      'candidate:7 1 UDP 8331263 2001:db8::5 49170 typ relay raddr :: rport 0',
+    );
+    expect(relayOnlyCandidate('candidate:7 1 udp 41885439 203.0.113.5 49170 typ relay')).toBe('candidate:7 1 udp 41885439 203.0.113.5 49170 typ relay');
+  });
+  it('drops every other kind, and lines that only mention relay', () => {
+    for (const line of [
+      'candidate:1 1 udp 2122260223 192.0.2.10 54400 typ host generation 0',
+      'candidate:2 1 udp 2122260223 3f8a2b1c-7d4e-4f1a-9b2c-1d2e3f4a5b6c.local 54401 typ host',
+      'candidate:3 1 udp 1677729535 198.51.100.7 50432 typ srflx raddr 0.0.0.0 rport 0',
+      'candidate:4 1 udp 1845501695 198.51.100.7 50433 typ prflx',
+      'candidate:5 1 udp 2122260223 192.0.2.10 54402 typ host raddr relay rport 0 typ relay',
+      'candidate:1 1 udp 2122260223 typ relay 192.0.2.10 54400 typ host',
+      'candidate:6 1 udp 41885439 203.0.113.5 49170 typ RELAY',
+      'candidate:6 1 udp 41885439 203.0.113.5 49170 typ  relay',
+      'candidate:6 1 udp 41885439 203.0.113.5 49170 typ',
+      'typ relay',
+      '',
+    ])
+      expect(relayOnlyCandidate(line), line).toBeNull();
+  });
+});
+
+describe('iceServersForPair', () => {
+  const welcome = [{ urls: 'turn:t', username: '1:old', credential: 'o' }];
+  it("uses the matched's servers (fresh credentials), else the welcome's", () => {
+    const fresh = [{ urls: 'stun:t' }, { urls: 'turn:t', username: '2:new', credential: 'n' }];
+    expect(iceServersForPair(fresh, welcome)).toEqual(fresh);
+    expect(iceServersForPair([], welcome)).toEqual(welcome);
   });
 });
 

@@ -81,6 +81,23 @@ describe('start and join', () => {
     expect(sends(withTurn.fx)[0]).toMatchObject({ type: 'join', relayOnly: true });
   });
 
+  it('opens the peer with the relay policy the join declared', () => {
+    const turn: Event = { type: 'welcome', resumed: false, online: 1, turnAvailable: true };
+    const hidden = run(initialState(true, { relayOnly: true }), turn, { type: 'start', mode: 'text' });
+    expect(run(hidden.st, matched()).fx).toContainEqual(expect.objectContaining({ type: 'open-peer', relayOnly: true }));
+    // Turned off while searching: the join said relayOnly (the server drops our
+    // other candidates), so this pair stays relayed; the next join drops it.
+    const off = run(hidden.st, { type: 'settings', search: { relayOnly: false } }, matched());
+    expect(off.fx).toContainEqual(expect.objectContaining({ type: 'open-peer', relayOnly: true }));
+    const next = run(off.st, { type: 'next' });
+    expect(sends(next.fx)).toEqual([{ type: 'join', mode: 'text', interests: [], fallback: true }]);
+    expect(run(next.st, matched()).fx).toContainEqual(expect.objectContaining({ type: 'open-peer', relayOnly: false }));
+    // Turned on while searching: relayed at once.
+    const plain = run(initialState(true), turn, { type: 'start', mode: 'text' });
+    const on = run(plain.st, { type: 'settings', search: { relayOnly: true } }, matched());
+    expect(on.fx).toContainEqual(expect.objectContaining({ type: 'open-peer', relayOnly: true }));
+  });
+
   it('joins on welcome when Start came before the socket was up', () => {
     const s = run(initialState(true), { type: 'start', mode: 'text' });
     expect(sends(s.fx)).toEqual([]);
@@ -249,6 +266,20 @@ describe('socket drops and resume', () => {
     expect(sends(s.fx)).toEqual([]);
     const r = run(s.st, welcome(true));
     expect(sends(r.fx)).toEqual([{ type: 'next' }]);
+  });
+
+  it('after a resume, a relay-only user searches with join, not next (relayOnly is per connection)', () => {
+    const turn: Event = { type: 'welcome', resumed: false, online: 1, turnAvailable: true };
+    const resumed: Event = { type: 'welcome', resumed: true, online: 1, turnAvailable: true };
+    const s = run(initialState(true, { relayOnly: true }), turn, { type: 'start', mode: 'text' }, matched(), { type: 'peer-connected', pairId: 1 });
+    const back = run(s.st, { type: 'socket-down' }, resumed);
+    expect(back.st.phase).toBe('connected');
+    expect(sends(back.fx)).toEqual([]);
+    const r = run(back.st, { type: 'next' });
+    expect(sends(r.fx)).toEqual([{ type: 'join', mode: 'text', interests: [], fallback: true, relayOnly: true }]);
+    // Without relay only, next stays next.
+    const p = run(initialState(true), turn, { type: 'start', mode: 'text' }, matched(), { type: 'peer-connected', pairId: 1 }, { type: 'socket-down' }, resumed);
+    expect(sends(run(p.st, { type: 'next' }).fx)).toEqual([{ type: 'next' }]);
   });
 
   it('Stop while disconnected sends leave on resume', () => {
