@@ -111,6 +111,12 @@ struct redis_link::conn : std::enable_shared_from_this<redis_link::conn> {
         clock::time_point deadline;
         reply_handler done;
     };
+    struct completion {
+        reply_handler done;
+        boost::system::error_code ec;
+        redis_reply reply;
+    };
+    std::vector<completion> completed;  // read, to run once hiredis returns
 
     redis_link* link;
     bool subscriber;
@@ -155,6 +161,7 @@ struct redis_link::conn : std::enable_shared_from_this<redis_link::conn> {
             if (ec || !self->ctx || !self->reading) return;
             // May free the context (and clear ctx through the disconnect callback).
             redisAsyncHandleRead(self->ctx);
+            self->run_completed();
             if (self->ctx && self->reading) self->wait_read();
         });
     }
@@ -193,6 +200,8 @@ struct redis_link::conn : std::enable_shared_from_this<redis_link::conn> {
             if (self->link) self->link->on_conn_down(self.get(), "connection lost");
         });
     }
+    // Replies read in one go are completed together once hiredis has
+    // returned (never inside its callback), without a post each.
     static void on_reply(redisAsyncContext* ac, void* r, void*) {
         auto* c = of(ac);
         if (c->dead || c->queue.empty()) return;
@@ -200,9 +209,13 @@ struct redis_link::conn : std::enable_shared_from_this<redis_link::conn> {
         c->queue.pop_front();
         boost::system::error_code ec;
         if (!r) ec = redis_errc::disconnected;
-        asio::post(c->link->strand_, [done = std::move(done), ec, reply = copy_reply(static_cast<redisReply*>(r))]() mutable {
-            done(ec, std::move(reply));
-        });
+        c->completed.push_back({std::move(done), ec, copy_reply(static_cast<redisReply*>(r))});
+    }
+    void run_completed() {
+        if (completed.empty()) return;
+        auto batch = std::move(completed);
+        completed.clear();
+        for (auto& c : batch) c.done(c.ec, std::move(c.reply));
     }
     static void on_message(redisAsyncContext* ac, void* r, void*) {
         auto* c = of(ac);
@@ -216,11 +229,11 @@ struct redis_link::conn : std::enable_shared_from_this<redis_link::conn> {
                 self->link->on_conn_up(self.get());
             });
         } else if (kind == "message" && reply->element[2]->type == REDIS_REPLY_STRING) {
-            asio::post(c->link->strand_, [self = c->shared_from_this(),
-                                          payload = std::string(reply->element[2]->str, reply->element[2]->len)] {
-                if (self->dead || !self->link) return;
-                self->link->on_message_(payload);
-            });
+            c->completed.push_back({[c, payload = std::string(reply->element[2]->str, reply->element[2]->len)](
+                                        boost::system::error_code, redis_reply) {
+                                        if (!c->dead && c->link) c->link->on_message_(payload);
+                                    },
+                                    {}, {}});
         }
     }
 
@@ -475,7 +488,7 @@ void redis_link::arm_health() {
     });
 }
 
-void redis_link::command(std::vector<std::string> args, reply_handler done) {
+void redis_link::command(const std::vector<std::string>& args, reply_handler done) {
     if (!ready_ || !cmd_) {
         asio::post(strand_, [done = std::move(done)] { done(redis_errc::not_connected, {}); });
         return;

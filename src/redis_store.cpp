@@ -146,19 +146,19 @@ void redis_store::eval(std::string op, std::vector<std::string> args, result_han
         auto now = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count();
         expires = std::to_string(now + *offset_ms_ + settings_.link.command_timeout.count());
     }
-    std::vector<std::string> cmd;
-    cmd.reserve(5 + fixed_args_.size() + args.size());
-    cmd.insert(cmd.end(), {"EVALSHA", sha_, "0", std::move(op)});
-    cmd.insert(cmd.end(), fixed_args_.begin(), fixed_args_.end());
-    cmd.push_back(std::move(expires));
-    for (auto& a : args) cmd.push_back(std::move(a));
-    auto retry = std::make_shared<std::vector<std::string>>(cmd);
-    link_->command(std::move(cmd), [this, retry, done = std::move(done)](boost::system::error_code ec, redis_reply r) {
+    // Kept until the reply, so that a NOSCRIPT can re-send it as EVAL.
+    auto cmd = std::make_shared<std::vector<std::string>>();
+    cmd->reserve(5 + fixed_args_.size() + args.size());
+    cmd->insert(cmd->end(), {"EVALSHA", sha_, "0", std::move(op)});
+    cmd->insert(cmd->end(), fixed_args_.begin(), fixed_args_.end());
+    cmd->push_back(std::move(expires));
+    for (auto& a : args) cmd->push_back(std::move(a));
+    link_->command(*cmd, [this, cmd, done = std::move(done)](boost::system::error_code ec, redis_reply r) {
         if (!ec && r.kind == redis_reply::error && r.str.rfind("NOSCRIPT", 0) == 0) {
             // Redis forgot the script (restart, SCRIPT FLUSH): EVAL sends and caches it again.
-            (*retry)[0] = "EVAL";
-            (*retry)[1] = detail::redis_script;
-            return link_->command(std::move(*retry), [this, done](boost::system::error_code ec, redis_reply r) {
+            (*cmd)[0] = "EVAL";
+            (*cmd)[1] = detail::redis_script;
+            return link_->command(*cmd, [this, done](boost::system::error_code ec, redis_reply r) {
                 if (ec) return done(false, {});
                 handle(r, done);
             });

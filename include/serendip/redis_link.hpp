@@ -83,7 +83,7 @@ public:
     // Sends one command; `done` is posted with the reply or an error
     // (not_connected when the link is down, timed_out, disconnected). A Redis
     // error reply is a reply of kind `error`, not an error code.
-    void command(std::vector<std::string> args, reply_handler done);
+    void command(const std::vector<std::string>& args, reply_handler done);
 
     struct conn;  // one hiredis context, public for the C callbacks
 
