@@ -34,6 +34,8 @@ std::string resume_param(std::string_view target) {
 }
 
 bool origin_allowed(const request& req, const config& cfg, bool tls) {
+    // Exactly one: of two Origin headers, which one counts would be a guess.
+    if (req.count(http::field::origin) != 1) return false;
     auto origin = req[http::field::origin];
     if (origin.empty()) return false;
     if (!cfg.allowed_origins.empty())
@@ -46,11 +48,15 @@ bool origin_allowed(const request& req, const config& cfg, bool tls) {
 
 namespace {
 
+// `head_length`: a HEAD response announces the length GET would send
+// (RFC 9110 section 8.6 forbids any other), not that of its empty body.
 template <class Body>
-http::message_generator finish(http::response<Body>&& res, const request& req, metrics& stats) {
+http::message_generator finish(http::response<Body>&& res, const request& req, metrics& stats,
+                               std::optional<std::size_t> head_length = {}) {
     add_security_headers(res);
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
+    if (head_length) res.content_length(*head_length);
     stats.count_http(res.result_int());
     return std::move(res);
 }
@@ -63,10 +69,9 @@ http::message_generator text_response(http::status status, std::string body, con
     res.set(http::field::content_type, type);
     res.set(http::field::cache_control, "no-store");
     if (status == http::status::method_not_allowed) res.set(http::field::allow, "GET, HEAD");
-    if (req.method() != http::verb::head) res.body() = std::move(body);
-    else res.content_length(body.size());
-    auto msg = finish(std::move(res), req, stats);
-    return msg;
+    if (req.method() == http::verb::head) return finish(std::move(res), req, stats, body.size());
+    res.body() = std::move(body);
+    return finish(std::move(res), req, stats);
 }
 
 namespace {

@@ -53,6 +53,11 @@ TEST_F(http_test, head_has_headers_and_no_body) {
     EXPECT_EQ(header_of(res, "Content-Type"), "text/css; charset=utf-8");
     EXPECT_EQ(header_of(res, "Content-Length"), std::to_string(fs::file_size(SERENDIP_FIXTURES "/www/sub/style.css")));
     EXPECT_TRUE(body_of(res).empty());
+    // Generated answers too announce the length GET would send (RFC 9110 8.6).
+    auto health = raw_http(port(), "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(health), 200);
+    EXPECT_EQ(header_of(health, "Content-Length"), "3") << "the length of \"ok\\n\"";
+    EXPECT_TRUE(body_of(health).empty());
 }
 
 TEST_F(http_test, etag_revalidates_with_304) {
