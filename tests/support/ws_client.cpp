@@ -232,7 +232,8 @@ struct raw_ws::impl {
         bool done = false;
         socket.async_read_some(asio::buffer(chunk), [&](boost::system::error_code ec, std::size_t n) {
             pending.append(chunk.data(), n);
-            if (ec) eof = true;
+            // A cancelled read (our own timeout) is not the end of the stream.
+            if (ec && ec != asio::error::operation_aborted) eof = true;
             done = true;
         });
         ioc.restart();
@@ -287,7 +288,14 @@ raw_ws::raw_ws(std::uint16_t port, const std::string& path, int receive_buffer) 
 
 raw_ws::~raw_ws() = default;
 
-void raw_ws::send_frame(std::uint8_t opcode, const std::string& payload, bool fin) {
+void raw_ws::send_frame(std::uint8_t opcode, const std::string& payload, bool fin) { send_raw(frame(opcode, payload, fin)); }
+
+void raw_ws::send_raw(const std::string& bytes) {
+    boost::system::error_code ec;
+    asio::write(impl_->socket, asio::buffer(bytes), ec);
+}
+
+std::string raw_ws::frame(std::uint8_t opcode, const std::string& payload, bool fin) {
     std::string f;
     f += static_cast<char>((fin ? 0x80 : 0) | opcode);
     if (payload.size() < 126) {
@@ -303,8 +311,7 @@ void raw_ws::send_frame(std::uint8_t opcode, const std::string& payload, bool fi
     const char mask[4] = {0x12, 0x34, 0x56, 0x78};
     f.append(mask, 4);
     for (std::size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
-    boost::system::error_code ec;
-    asio::write(impl_->socket, asio::buffer(f), ec);
+    return f;
 }
 
 int raw_ws::wait_close(std::chrono::milliseconds timeout) {

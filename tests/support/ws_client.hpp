@@ -79,6 +79,10 @@ public:
     ~raw_ws();
     void send_frame(std::uint8_t opcode, const std::string& payload, bool fin = true);
     void send_text(const std::string& payload) { send_frame(0x1, payload); }
+    // Any bytes at all (a frame header alone, a forged length...); errors are ignored.
+    void send_raw(const std::string& bytes);
+    // A masked client frame, as send_frame sends it.
+    static std::string frame(std::uint8_t opcode, const std::string& payload, bool fin = true);
     // Reads frames until a close frame (returns its code), EOF (0) or timeout (-1).
     int wait_close(std::chrono::milliseconds timeout);
     // Reads until a text frame arrives; returns it (empty on timeout/close).
