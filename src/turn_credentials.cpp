@@ -14,7 +14,7 @@ namespace serendip::turn {
 namespace {
 
 struct parsed_url {
-    bool secure = false;   // turns:
+    bool secure = false;    // turns:
     std::string_view host;  // brackets kept for IPv6
     std::string_view port;  // empty: the default
 };
