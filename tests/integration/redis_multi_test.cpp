@@ -427,7 +427,9 @@ TEST_F(redis_multi, property_with_interests_and_blocks_on_three_instances) {
             auto mine = ints_of(u.join), theirs = ints_of(v.join);
             std::set_intersection(mine.begin(), mine.end(), theirs.begin(), theirs.end(), std::inserter(both, both.end()));
             EXPECT_EQ(std::set<std::string>(u.common.begin(), u.common.end()), both) << "common is the shared interests";
-            if (both.empty()) EXPECT_TRUE(open(u.join) && open(v.join)) << "without one, both sides are open";
+            if (both.empty()) {
+                EXPECT_TRUE(open(u.join) && open(v.join)) << "without one, both sides are open";
+            }
         }
         // Nobody waits while someone they could be paired with waits (rule 5).
         for (auto& u : users)
