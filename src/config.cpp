@@ -1,5 +1,6 @@
 #include "serendip/config.hpp"
 
+#include "serendip/client_address.hpp"
 #include "serendip/redis_link.hpp"
 #include "serendip/turn_credentials.hpp"
 
@@ -190,6 +191,25 @@ const std::vector<option>& options() {
              c.turn_ttl = *d;
              return true;
          }},
+        {"trusted-proxy", "SERENDIP_TRUSTED_PROXY", "CIDR,...", "", "proxies whose X-Forwarded-For / X-Real-IP name the client",
+         [](config& c, std::string_view s) {
+             if (!parse_address_blocks(s)) return false;
+             c.trusted_proxies = std::string(s);
+             return true;
+         }},
+        {"address-secret", "SERENDIP_ADDRESS_SECRET", "TEXT", "random daily keys",
+         "keys the address hashes (the same on every instance to share bans)", text(&config::address_secret)},
+        {"max-per-address", "SERENDIP_MAX_PER_ADDRESS", "N", "10", "open connections from one address (then 429)",
+         positive_size(&config::max_per_address, 1)},
+        {"new-per-minute", "SERENDIP_NEW_PER_MINUTE", "N", "30", "new connections a minute from one address (then 429)",
+         positive_rate(&config::new_per_minute)},
+        {"max-connections", "SERENDIP_MAX_CONNECTIONS", "N", "50000", "open connections on this instance (then 503)",
+         positive_size(&config::max_connections, 1)},
+        {"report-threshold", "SERENDIP_REPORT_THRESHOLD", "N", "3",
+         "distinct reporting addresses within 24 h that ban an address",
+         [](config& c, std::string_view s) { return parse_number(s, c.report_threshold) && c.report_threshold >= 1; }},
+        {"reports-per-hour", "SERENDIP_REPORTS_PER_HOUR", "N", "5", "reports one address may make an hour",
+         positive_rate(&config::reports_per_hour)},
     };
     return table;
 }
@@ -197,7 +217,7 @@ const std::vector<option>& options() {
 // A store URL may carry a password, and a secret is a secret: never echo them.
 std::string shown(const option& o, std::string_view value) {
     std::string_view name = o.name;
-    return name == "store" || name == "turn-secret" ? std::string("(not shown)") : "'" + std::string(value) + "'";
+    return name == "store" || name == "turn-secret" || name == "address-secret" ? std::string("(not shown)") : "'" + std::string(value) + "'";
 }
 
 config_error invalid(const option& o, std::string_view value) {

@@ -113,6 +113,10 @@ std::uint16_t server::start() {
         tls.use_certificate_chain_file(i.cfg.tls_cert);
         tls.use_private_key_file(i.cfg.tls_key, asio::ssl::context::pem);
     }
+    i.ctx.trusted_proxies = parse_address_blocks(i.cfg.trusted_proxies).value_or(std::vector<address_block>{});
+    i.ctx.addresses = std::make_unique<address_hasher>(i.cfg.address_secret);
+    i.ctx.admission = std::make_unique<connection_admission>(
+        connection_limits{i.cfg.max_per_address, i.cfg.new_per_minute, i.cfg.max_connections});
     auto address = asio::ip::make_address(i.cfg.listen_address);
     i.acceptor = std::make_shared<net::listener>(i.ioc, i.ctx, asio::ip::tcp::endpoint{address, i.cfg.port});
     i.acceptor->run();

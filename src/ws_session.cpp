@@ -60,12 +60,17 @@ websocket::close_reason close_frame_for(close_reason why) {
 template <class Stream>
 class ws_session final : public client_link, public std::enable_shared_from_this<ws_session<Stream>> {
 public:
-    ws_session(Stream&& stream, context& ctx)
+    ws_session(Stream&& stream, context& ctx, std::string address_hash)
         : ws_(std::move(stream)),
           ctx_(ctx),
           timer_(ws_.get_executor()),
           limiter_(ctx.cfg.rate_per_sec, ctx.cfg.burst, ctx.cfg.rate_limit_close_after, clock::now()),
-          queue_limiter_(ctx.cfg.join_rate_per_sec, ctx.cfg.join_rate_per_sec, clock::now()) {}
+          queue_limiter_(ctx.cfg.join_rate_per_sec, ctx.cfg.join_rate_per_sec, clock::now()),
+          address_hash_(std::move(address_hash)) {}
+
+    ~ws_session() override {
+        if (!address_hash_.empty() && ctx_.admission) ctx_.admission->release(address_hash_);
+    }
 
     void run(request req, std::string resume_token) {
         resume_token_ = std::move(resume_token);
@@ -194,6 +199,11 @@ private:
             if (ctx_.cfg.require_face && !(face_seen_ && now - *face_seen_ <= ctx_.cfg.face_window))
                 return reply_error(protocol::error_code::face_required, "show your face to the camera to start",
                                    protocol::name(type));
+            if (auto wait = skips_.on_next(now)) {
+                auto seconds = std::chrono::ceil<std::chrono::seconds>(*wait).count();
+                return reply_error(protocol::error_code::rate_limited,
+                                   "skipping too fast: wait " + std::to_string(seconds) + " s", protocol::name(type));
+            }
         }
         std::visit(
             [&](auto& m) {
@@ -222,6 +232,7 @@ private:
 
     void enqueue(server_type type, frame f) {
         if (closing_ || finished_) return;
+        if (type == server_type::matched) skips_.on_matched(clock::now());
         if (queued_bytes_ + f->size() > ctx_.cfg.send_queue_bytes) {
             metrics::add(ctx_.stats.send_queue_overflows);
             queue_.clear();
@@ -339,6 +350,8 @@ private:
     std::vector<std::string> early_;
     message_limiter limiter_;
     token_bucket queue_limiter_;
+    skip_cooldown skips_;
+    std::string address_hash_;  // admitted under this address; released when the session ends
     std::optional<clock::time_point> face_seen_;
     bool relay_only_ = false;  // the latest join's relayOnly: kept per connection
     clock::time_point last_heard_{}, last_ping_{};
@@ -357,19 +370,21 @@ private:
 // connection and time per message.
 
 template <class Stream>
-void start_websocket(Stream&& stream, request&& req, std::string resume_token, context& ctx) {
+void start_websocket(Stream&& stream, request&& req, std::string resume_token, std::string address_hash, context& ctx) {
     if constexpr (std::is_same_v<Stream, plain_stream>) {
         tcp::socket socket = stream.release_socket();
         auto* strand = socket.get_executor().template target<asio::strand<asio::io_context::executor_type>>();
         auto protocol = socket.local_endpoint().protocol();
         strand_socket bare(*strand, protocol, socket.release());
-        std::make_shared<ws_session<strand_socket>>(std::move(bare), ctx)->run(std::move(req), std::move(resume_token));
+        std::make_shared<ws_session<strand_socket>>(std::move(bare), ctx, std::move(address_hash))
+            ->run(std::move(req), std::move(resume_token));
     } else {
-        std::make_shared<ws_session<Stream>>(std::move(stream), ctx)->run(std::move(req), std::move(resume_token));
+        std::make_shared<ws_session<Stream>>(std::move(stream), ctx, std::move(address_hash))
+            ->run(std::move(req), std::move(resume_token));
     }
 }
 
-template void start_websocket<plain_stream>(plain_stream&&, request&&, std::string, context&);
-template void start_websocket<tls_stream>(tls_stream&&, request&&, std::string, context&);
+template void start_websocket<plain_stream>(plain_stream&&, request&&, std::string, std::string, context&);
+template void start_websocket<tls_stream>(tls_stream&&, request&&, std::string, std::string, context&);
 
 }  // namespace serendip::net

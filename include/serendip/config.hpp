@@ -54,6 +54,15 @@ struct config {
     std::string turn_secret;             // coturn's static-auth-secret: never logged or echoed
     millis turn_ttl{600'000};            // how long issued TURN credentials are valid
 
+    // Abuse (docs/privacy.md).
+    std::string trusted_proxies;          // address blocks whose X-Forwarded-For/X-Real-IP are believed
+    std::string address_secret;           // keys address hashes; empty: random daily keys. Never echoed
+    std::size_t max_per_address = 10;     // open connections from one address
+    double new_per_minute = 30;           // new connections a minute from one address
+    std::size_t max_connections = 50'000; // open connections on this instance (then 503)
+    unsigned report_threshold = 3;        // distinct reporting addresses in 24 h for a ban
+    double reports_per_hour = 5;          // reports one address may make an hour
+
     unsigned resolved_threads() const;
 };
 

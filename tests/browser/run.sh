@@ -92,7 +92,7 @@ trap cleanup EXIT
 
 # shellcheck disable=SC2086
 "$server" --listen 127.0.0.1 --port 0 --port-file "$tmp/port" --web-root "$repo/web/dist" \
-  --threads 2 ${SERENDIP_SERVER_ARGS:-} >"$tmp/server.log" 2>&1 &
+  --threads 2 --max-per-address 1000 --new-per-minute 100000 ${SERENDIP_SERVER_ARGS:-} >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
 for _ in $(seq 150); do

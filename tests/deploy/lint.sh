@@ -25,14 +25,14 @@ fail() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
 
 # ---- compose ------------------------------------------------------------------
 secret() { openssl rand -hex 24; }
-sed "s/^REDIS_PASSWORD=.*/REDIS_PASSWORD=$(secret)/; s/^TURN_SECRET=.*/TURN_SECRET=$(secret)/" .env.example >"$tmp/env"
+sed "s/^REDIS_PASSWORD=.*/REDIS_PASSWORD=$(secret)/; s/^TURN_SECRET=.*/TURN_SECRET=$(secret)/; s/^ADDRESS_SECRET=.*/ADDRESS_SECRET=$(secret)/" .env.example >"$tmp/env"
 if docker-compose --env-file "$tmp/env" -f compose.yaml config -q; then
   ok "docker-compose config -q with .env.example and secrets"
 else
   fail "docker-compose config -q with .env.example and secrets"
 fi
 
-for missing in REDIS_PASSWORD TURN_SECRET; do
+for missing in REDIS_PASSWORD TURN_SECRET ADDRESS_SECRET; do
   sed "s/^$missing=.*/$missing=/" "$tmp/env" >"$tmp/env.missing"
   if docker-compose --env-file "$tmp/env.missing" -f compose.yaml config -q 2>"$tmp/err"; then
     fail "compose accepts an empty $missing"

@@ -24,6 +24,10 @@ public:
         cfg_.threads = default_threads();
         cfg_.web_root = SERENDIP_TEST_WEB_ROOT;
         cfg_.log_level = "warn";
+        // Every test client comes from 127.0.0.1: tests of the per-address
+        // limits set their own.
+        cfg_.max_per_address = 100'000;
+        cfg_.new_per_minute = 1'000'000;
         if (adjust) adjust(cfg_);
         spdlog::set_level(spdlog::level::from_str(cfg_.log_level));
         server_ = std::make_unique<server>(cfg_);

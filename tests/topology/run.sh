@@ -89,12 +89,16 @@ if [[ $help == *--turn-secret* ]]; then
 else
   echo "run.sh: this server has no --turn-secret: the relay step will be skipped" >&2
 fi
+# nginx on 127.0.0.1 is the trusted proxy; every page of the test comes from
+# 127.0.0.1 too, so the per-address limits are raised (nginx's own limit_conn
+# is what this test checks).
+abuse_args=(--trusted-proxy 127.0.0.1 --address-secret topology-test --max-per-address 1000 --new-per-minute 100000)
 instance_urls=()
 instance_pids=()
 for n in 1 2; do
   "$server" --listen 127.0.0.1 --port 0 --port-file "$tmp/port$n" --web-root "$repo/web/dist" --threads 1 \
     --store "redis://:$redis_password@127.0.0.1:$redis_port" --instance-id "instance$n" \
-    --allowed-origins "$origin" "${turn_args[@]}" >"$tmp/server$n.log" 2>&1 &
+    --allowed-origins "$origin" "${turn_args[@]}" "${abuse_args[@]}" >"$tmp/server$n.log" 2>&1 &
   pids+=($!)
   instance_pids+=($!)
 done
@@ -107,7 +111,7 @@ done
 # with the same name (as compose restarts a container).
 restart_cmd=("$server" --listen 127.0.0.1 --port "${instance_urls[0]##*:}" --web-root "$repo/web/dist" --threads 1
   --store "redis://:$redis_password@127.0.0.1:$redis_port" --instance-id instance1
-  --allowed-origins "$origin" "${turn_args[@]}")
+  --allowed-origins "$origin" "${turn_args[@]}" "${abuse_args[@]}")
 {
   echo '#!/usr/bin/env bash'
   echo "echo \$\$ >$(printf %q "$tmp/instance1-again.pid")"
