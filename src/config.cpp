@@ -205,11 +205,9 @@ const std::vector<option>& options() {
          positive_rate(&config::new_per_minute)},
         {"max-connections", "SERENDIP_MAX_CONNECTIONS", "N", "50000", "open connections on this instance (then 503)",
          positive_size(&config::max_connections, 1)},
-        {"report-threshold", "SERENDIP_REPORT_THRESHOLD", "N", "3",
-         "distinct reporting addresses within 24 h that ban an address",
-         [](config& c, std::string_view s) { return parse_number(s, c.report_threshold) && c.report_threshold >= 1; }},
-        {"reports-per-hour", "SERENDIP_REPORTS_PER_HOUR", "N", "5", "reports one address may make an hour",
-         positive_rate(&config::reports_per_hour)},
+        {"free-quick-skips", "SERENDIP_FREE_QUICK_SKIPS", "N", "3",
+         "skips within 2 s of a match in a row before each next one imposes a wait",
+         [](config& c, std::string_view s) { return parse_number(s, c.free_quick_skips); }},
     };
     return table;
 }

@@ -66,6 +66,7 @@ public:
           timer_(ws_.get_executor()),
           limiter_(ctx.cfg.rate_per_sec, ctx.cfg.burst, ctx.cfg.rate_limit_close_after, clock::now()),
           queue_limiter_(ctx.cfg.join_rate_per_sec, ctx.cfg.join_rate_per_sec, clock::now()),
+          skips_(skip_cooldown::settings{.free_skips = ctx.cfg.free_quick_skips}),
           address_hash_(std::move(address_hash)) {}
 
     ~ws_session() override {

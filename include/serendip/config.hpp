@@ -60,8 +60,7 @@ struct config {
     std::size_t max_per_address = 10;     // open connections from one address
     double new_per_minute = 30;           // new connections a minute from one address
     std::size_t max_connections = 50'000; // open connections on this instance (then 503)
-    unsigned report_threshold = 3;        // distinct reporting addresses in 24 h for a ban
-    double reports_per_hour = 5;          // reports one address may make an hour
+    unsigned free_quick_skips = 3;        // skips within 2 s of a match before waits start
 
     unsigned resolved_threads() const;
 };
