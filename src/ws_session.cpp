@@ -69,10 +69,6 @@ public:
           skips_(skip_cooldown::settings{.free_skips = ctx.cfg.free_quick_skips}),
           address_hash_(std::move(address_hash)) {}
 
-    ~ws_session() override {
-        if (!address_hash_.empty() && ctx_.admission) ctx_.admission->release(address_hash_);
-    }
-
     void run(request req, std::string resume_token) {
         resume_token_ = std::move(resume_token);
         if constexpr (!std::is_same_v<Stream, strand_socket>) beast::get_lowest_layer(ws_).expires_never();
@@ -104,7 +100,7 @@ public:
 
 private:
     void on_accept(beast::error_code ec) {
-        if (ec) return;  // not a WebSocket after all; nothing was counted yet
+        if (ec) return release_address();  // not a WebSocket after all; nothing was counted yet
         accepted_ = true;
         last_heard_ = last_ping_ = clock::now();
         metrics::add(ctx_.stats.connections_total);
@@ -317,11 +313,19 @@ private:
         arm_timer();
     }
 
+    // Here, not in the destructor: a session still referenced by a handler
+    // when the server is destroyed dies after the context does.
+    void release_address() {
+        if (!address_hash_.empty() && ctx_.admission) ctx_.admission->release(address_hash_);
+        address_hash_.clear();
+    }
+
     void finish(beast::error_code ec) {
         if (finished_) return;
         finished_ = true;
         timer_.cancel();
         hard_close();
+        release_address();
         if (!accepted_) return;
         if (!closing_) {
             if (ec == websocket::error::message_too_big) why_ = close_reason::too_large;
