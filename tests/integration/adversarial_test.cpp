@@ -118,6 +118,12 @@ json candidate(const std::string& text) { return {{"type", "signal"}, {"data", {
 
 std::string metrics_of(std::uint16_t port) { return body_of(http_get(port, "/metrics")); }
 
+// The value of one metric line (-1 if absent).
+long long metric_value(const std::string& metrics, const std::string& name) {
+    auto at = metrics.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + name.size() + 2));
+}
+
 // Polls /metrics until every line shows up; returns the last body seen.
 std::string wait_for_metrics(std::uint16_t port, const std::vector<std::string>& lines,
                              std::chrono::milliseconds timeout = 8s) {
@@ -286,26 +292,40 @@ TEST(adversarial_ping_test, silent_peer_is_closed_1001_and_its_partner_hears_dis
     expect_still_pairs_and_leaks_nothing(server);
 }
 
-TEST_F(adversarial_test, burst_of_10000_messages_gets_one_error_a_second_not_an_echo) {
+TEST(adversarial_burst_test, burst_of_10000_messages_gets_one_error_a_second_not_an_echo) {
+    // Closing after 5 s of flooding is websocket_test's; here a slow build may
+    // take longer than that to read the burst.
+    test_server server{[](config& c) {
+        quick(c);
+        c.rate_limit_close_after = 60s;
+    }};
     {
-        auto a = connect(port());
+        auto a = connect(server.port());
+        auto start = clock_type::now();
         for (int i = 0; i < 10'000; ++i) a.ws->send(R"({"type":"face","present":false})");
+        // Read until a second and a half passes without an error: the burst is over.
         int errors = 0, others = 0;
-        auto until = clock_type::now() + 1500ms;
-        while (clock_type::now() < until) {
+        auto quiet_since = clock_type::now();
+        while (clock_type::now() - quiet_since < 1500ms && clock_type::now() - start < 30s) {
             auto f = a.ws->recv(100ms);
             if (!f || (*f)["type"] == "online") continue;
-            if ((*f)["type"] == "error" && (*f)["code"] == "rate_limited") ++errors;
-            else ++others;
+            if ((*f)["type"] == "error" && (*f)["code"] == "rate_limited") {
+                ++errors;
+                quiet_since = clock_type::now();
+            } else {
+                ++others;
+            }
         }
+        auto seconds = std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - start).count();
         EXPECT_GE(errors, 1);
-        EXPECT_LE(errors, 3) << "at most one rate_limited a second";
+        EXPECT_LE(errors, seconds + 2) << "at most one rate_limited a second";
         EXPECT_EQ(others, 0);
-        EXPECT_TRUE(a.ws->is_open()) << "a burst shorter than 5 s is refused, not punished";
+        EXPECT_TRUE(a.ws->is_open());
+        auto accepted = metric_value(metrics_of(server.port()), "serendip_messages_in_total{type=\"face\"}");
+        EXPECT_GE(accepted, 60) << "the burst allowance";
+        EXPECT_LE(accepted, 60 + 20 * (seconds + 1)) << "the rest was refused before decoding";
         a.ws->send(join_video());
         EXPECT_EQ(a.ws->expect_next("queued")["mode"], "video");
-        auto m = metrics_of(port());
-        EXPECT_EQ(m.find("serendip_messages_in_total{type=\"face\"} 10000"), std::string::npos) << "refused before decoding";
     }
     expect_still_pairs_and_leaks_nothing(server);
 }
