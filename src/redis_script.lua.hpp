@@ -476,7 +476,7 @@ elseif OP == 'tick' then
   tick()
   return finish(nil, true)
 elseif OP == 'beat' then
-  -- ARGV[A]: sessions here; ARGV[A+1]: '1' to refresh their TTLs.
+  -- ARGV[A]: sessions here; then sessions to refresh.
   local prev = redis.call('ZSCORE', INSTS, SELF)
   local had = redis.call('EXISTS', IK(SELF))
   redis.call('SET', IK(SELF), ARGV[A], 'PX', INST_TTL)
@@ -485,9 +485,8 @@ elseif OP == 'beat' then
   redis.call('PEXPIRE', OK_(SELF), SESS_TTL)
   for _, mode in ipairs({'video', 'text'}) do redis.call('PEXPIRE', QK(mode), SESS_TTL) end
   if redis.call('EXISTS', DK) == 1 then redis.call('PEXPIRE', DK, SESS_TTL + RESUME + PAIR_TIMEOUT) end
-  if ARGV[A + 1] == '1' then
-    for _, id in ipairs(redis.call('SMEMBERS', OK_(SELF))) do touch(id) end
-  end
+  -- The sessions whose TTLs this beat refreshes (a tenth of the instance's).
+  for i = A + 1, #ARGV do touch(ARGV[i]) end
   -- Bury instances that stopped beating, unless this one was silent as long
   -- (then Redis itself was frozen or away and everyone looks dead).
   if prev and NOW - tonumber(prev) < INST_TTL then
