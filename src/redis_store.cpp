@@ -285,15 +285,21 @@ void redis_store::clear_pair_timeout(const session_id& id, local& l) {
 }
 
 void redis_store::schedule_pair_timer() {
-    if (pair_deadlines_.empty() || stopped_) return;
-    auto first = pair_deadlines_.begin()->first;
-    if (pair_timer_at_ && *pair_timer_at_ <= first) return;
-    pair_timer_at_ = first;
-    pair_timer_.expires_at(first);
-    pair_timer_.async_wait([this](boost::system::error_code ec) {
+    if (pair_deadlines_.empty()) return;
+    arm_earliest(pair_timer_, pair_timer_at_, pair_deadlines_.begin()->first, [this] { on_pair_timer(); });
+}
+
+// Arms `timer` for `at` unless it already fires no later; `fire` runs on the
+// strand once it does (not after shutdown).
+void redis_store::arm_earliest(boost::asio::steady_timer& timer, std::optional<clock::time_point>& armed_for,
+                               clock::time_point at, std::function<void()> fire) {
+    if (stopped_ || (armed_for && *armed_for <= at)) return;
+    armed_for = at;
+    timer.expires_at(at);
+    timer.async_wait([this, &armed_for, fire = std::move(fire)](boost::system::error_code ec) {
         if (ec || stopped_) return;
-        pair_timer_at_.reset();
-        on_pair_timer();
+        armed_for.reset();
+        fire();
     });
 }
 
@@ -312,14 +318,8 @@ void redis_store::on_pair_timer() {
 }
 
 void redis_store::arm_tick(long long delay_ms) {
-    if (delay_ms < 0 || stopped_) return;
-    auto at = clock::now() + std::chrono::milliseconds(delay_ms);
-    if (tick_at_ && *tick_at_ <= at) return;
-    tick_at_ = at;
-    tick_timer_.expires_at(at);
-    tick_timer_.async_wait([this](boost::system::error_code ec) {
-        if (ec || stopped_) return;
-        tick_at_.reset();
+    if (delay_ms < 0) return;
+    arm_earliest(tick_timer_, tick_at_, clock::now() + std::chrono::milliseconds(delay_ms), [this] {
         if (link_->ready()) eval("tick", {}, [](bool, const redis_reply&) {});
     });
 }

@@ -100,6 +100,8 @@ private:
     void arm_pair_timeout(const session_id& id, local& l);
     void clear_pair_timeout(const session_id& id, local& l);
     void schedule_pair_timer();
+    void arm_earliest(boost::asio::steady_timer& timer, std::optional<std::chrono::steady_clock::time_point>& armed_for,
+                      std::chrono::steady_clock::time_point at, std::function<void()> fire);
     void on_pair_timer();
 
     boost::asio::any_io_executor strand_;
