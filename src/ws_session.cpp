@@ -79,7 +79,7 @@ public:
         ws_.set_option(t);
         ws_.set_option(websocket::stream_base::decorator(
             [](websocket::response_type& res) { add_security_headers(res); }));
-        ws_.read_message_max(ctx_.cfg.max_message_bytes);
+        ws_.read_message_max(0);  // unlimited for Beast: do_read enforces max_message_bytes
         ws_.auto_fragment(false);
         // The server never masks, so Beast's write buffer only matters for
         // fragmenting; keep it small, it is allocated per connection.
@@ -133,8 +133,15 @@ private:
     // client sent so far (128 bytes for one that sent none, so an idle
     // connection's pending read does not hold Beast's default 1536: see
     // docs/performance.md), then the rest of the message at once.
+    //
+    // The size limit is ours, not Beast's (its read_message_max is off): on
+    // a too-large message Beast fails the connection, and its TCP teardown
+    // in 1.81 closes after one read, so the unread rest makes the kernel
+    // send a reset that can destroy the 1009 close frame before the client
+    // reads it. We close with the handshake instead and drain until it ends.
     void do_read() {
-        std::size_t limit = ws_.is_message_done() ? first_read_ : ctx_.cfg.max_message_bytes;
+        std::size_t max = ctx_.cfg.max_message_bytes;
+        std::size_t limit = ws_.is_message_done() ? first_read_ : max + 1 - std::min(buffer_.size(), max);
         ws_.async_read_some(buffer_, limit,
                             beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
     }
@@ -142,23 +149,32 @@ private:
     void on_read(beast::error_code ec, std::size_t) {
         if (ec) return finish(ec);
         last_heard_ = clock::now();
-        if (!ws_.is_message_done()) return do_read();
-        if (!ws_.got_text()) {
-            buffer_.clear();
-            start_close(close_reason::binary);
-            return do_read();  // keep reading: the closing handshake needs it
+        if (closing_) {
+            buffer_.clear();  // draining until the closing handshake completes
+            return do_read();
         }
+        if (buffer_.size() > ctx_.cfg.max_message_bytes) {
+            metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
+            return close_and_drain(close_reason::too_large);
+        }
+        if (!ws_.is_message_done()) return do_read();
+        if (!ws_.got_text()) return close_and_drain(close_reason::binary);
         first_read_ = std::clamp(buffer_.size(), first_read_, max_first_read_bytes);
-        if (!closing_) {
-            std::string text = beast::buffers_to_string(buffer_.data());
-            if (id_.empty()) {
-                if (early_.size() < 64) early_.push_back(std::move(text));
-            } else {
-                handle(text);
-            }
+        std::string text = beast::buffers_to_string(buffer_.data());
+        if (id_.empty()) {
+            if (early_.size() < 64) early_.push_back(std::move(text));
+        } else {
+            handle(text);
         }
         buffer_.clear();
         if (buffer_.capacity() > max_first_read_bytes) buffer_.shrink_to_fit();
+        do_read();
+    }
+
+    // Keeps reading after the close frame: the closing handshake needs it.
+    void close_and_drain(close_reason why) {
+        buffer_.clear();
+        start_close(why);
         do_read();
     }
 
@@ -328,12 +344,9 @@ private:
         release_address();
         if (!accepted_) return;
         if (!closing_) {
-            if (ec == websocket::error::message_too_big) why_ = close_reason::too_large;
-            else if (ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset)
+            if (ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset)
                 why_ = close_reason::client;
             else why_ = close_reason::bad_frame;
-            if (ec == websocket::error::message_too_big)
-                metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
         }
         metrics::add(ctx_.stats.closes[static_cast<std::size_t>(why_)]);
         ctx_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
