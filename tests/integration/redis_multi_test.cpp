@@ -138,6 +138,24 @@ protected:
         EXPECT_TRUE(bad.empty()) << "keys without a TTL: " << ::testing::PrintToString(bad);
     }
 
+    // Every key and its value, for a failure's message.
+    std::string dump_redis() {
+        std::string out;
+        for (const auto& key : redis.cmd({"KEYS", "*"}).items) {
+            auto type = redis.cmd({"TYPE", key}).str;
+            out += key + " (" + type + "):";
+            std::vector<std::string> items;
+            if (type == "hash") items = redis.cmd({"HGETALL", key}).items;
+            else if (type == "zset") items = redis.cmd({"ZRANGE", key, "0", "-1", "WITHSCORES"}).items;
+            else if (type == "set") items = redis.cmd({"SMEMBERS", key}).items;
+            else if (type == "list") items = redis.cmd({"LRANGE", key, "0", "-1"}).items;
+            else if (type == "string") items = {redis.cmd({"GET", key}).str};
+            for (const auto& i : items) out += " " + i;
+            out += "\n";
+        }
+        return out;
+    }
+
     // Session records left in Redis (sd:s:*).
     std::vector<std::string> session_keys() { return redis.cmd({"KEYS", "sd:s:*"}).items; }
 };
@@ -348,6 +366,7 @@ TEST_F(redis_multi, property_with_interests_and_blocks_on_three_instances) {
         std::string partner;
         json common;
         std::string reported;  // this round's report, until the server's answer is read
+        std::string transcript;  // what it sent and was told, for a failure's message
     };
     constexpr int n = 9;
     std::mt19937 rng(20261128);
@@ -371,21 +390,25 @@ TEST_F(redis_multi, property_with_interests_and_blocks_on_three_instances) {
     for (int round = 0; round < 10; ++round) {
         for (auto& u : users) {
             int r = pick(10);
+            json sent;
             if (u.join.is_null() || r < 2) {
-                u.join = random_join();
-                u.p.ws->send(u.join);
+                sent = u.join = random_join();
             } else if (r < 5) {
-                u.p.ws->send(json{{"type", "next"}});
+                sent = json{{"type", "next"}};
             } else if (r < 8 && u.state == user::paired) {
                 u.reported = u.partner;
-                u.p.ws->send(json{{"type", "report"}, {"reason", "spam"}});
+                sent = json{{"type", "report"}, {"reason", "spam"}};
             }
+            if (sent.is_null()) continue;
+            u.transcript += "\n  round " + std::to_string(round) + " sent " + sent.dump();
+            u.p.ws->send(sent);
         }
         // Settle (fallback opens after 300 ms), then read what each was told.
         std::this_thread::sleep_for(1200ms);
         for (auto& u : users) {
             while (auto f = u.p.ws->recv(50ms)) {
                 auto type = (*f)["type"];
+                if (type != "online") u.transcript += "\n  round " + std::to_string(round) + " got " + f->dump();
                 if (type == "queued") u.state = user::waiting;
                 else if (type == "matched") u.state = user::paired, u.common = (*f)["common"];
                 else if (type == "peer_left") u.state = u.state == user::paired ? user::idle : u.state;
@@ -439,7 +462,9 @@ TEST_F(redis_multi, property_with_interests_and_blocks_on_three_instances) {
                 bool share = std::any_of(mine.begin(), mine.end(), [&](const auto& x) { return theirs.count(x) > 0; });
                 bool fits = u.join["mode"] == v.join["mode"] && !is_blocked(u.p.session, v.p.session) &&
                             (share || (open(u.join) && open(v.join)));
-                EXPECT_FALSE(fits) << u.p.session << " and " << v.p.session << " both wait (round " << round << ")";
+                EXPECT_FALSE(fits) << u.p.session << " and " << v.p.session << " both wait (round " << round << ")\n"
+                                   << u.p.session << ":" << u.transcript << "\n" << v.p.session << ":" << v.transcript
+                                   << "\n" << dump_redis();
             }
     }
     expect_every_key_has_a_ttl();
