@@ -70,4 +70,54 @@ std::chrono::seconds ban_length(unsigned previous_bans) {
     return std::min(hour * (1u << previous_bans), week);
 }
 
+std::optional<std::chrono::seconds> report_book::record(const std::string& reporter, const std::string& reported,
+                                                        clock::time_point now) {
+    forget_old(now);
+    if (reporter.empty() || reported.empty() || reporter == reported) return std::nullopt;
+    auto& mine = reporters_[reporter];
+    std::erase_if(mine, [&](auto t) { return now - t >= std::chrono::hours(1); });
+    if (mine.size() >= s_.per_reporter_per_hour) return std::nullopt;
+    mine.push_back(now);
+
+    auto& against = reported_[reported];
+    std::erase_if(against, [&](const auto& r) { return now - r.second >= window; });
+    against[reporter] = now;
+    if (against.size() < s_.threshold) return std::nullopt;
+
+    reported_.erase(reported);
+    auto& b = bans_[reported];
+    if (b.count > 0 && b.until + remembered_after_ban <= now) b.count = 0;  // too old to double
+    auto length = ban_length(b.count);
+    b.until = now + length;
+    ++b.count;
+    return length;
+}
+
+std::optional<std::chrono::seconds> report_book::banned_for(const std::string& today, const std::string& yesterday,
+                                                            clock::time_point now) {
+    forget_old(now);
+    auto active = [&](const std::string& hash) -> ban* {
+        auto it = bans_.find(hash);
+        return it != bans_.end() && it->second.until > now ? &it->second : nullptr;
+    };
+    ban* b = active(today);
+    if (!b && !yesterday.empty() && (b = active(yesterday))) b = &(bans_[today] = *b);
+    if (!b) return std::nullopt;
+    // Rounded up: a client told "0 s" would retry at once and be refused.
+    return std::chrono::ceil<std::chrono::seconds>(b->until - now);
+}
+
+void report_book::forget_old(clock::time_point now) {
+    if (now - last_sweep_ < std::chrono::minutes(1)) return;
+    last_sweep_ = now;
+    std::erase_if(reporters_, [&](auto& r) {
+        return r.second.empty() || now - r.second.back() >= std::chrono::hours(1);
+    });
+    for (auto it = reported_.begin(); it != reported_.end();) {
+        std::erase_if(it->second, [&](const auto& x) { return now - x.second >= window; });
+        it = it->second.empty() ? reported_.erase(it) : std::next(it);
+    }
+    std::erase_if(bans_, [&](const auto& b) { return b.second.until + remembered_after_ban <= now; });
+}
+
 }  // namespace serendip

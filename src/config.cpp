@@ -208,6 +208,11 @@ const std::vector<option>& options() {
         {"free-quick-skips", "SERENDIP_FREE_QUICK_SKIPS", "N", "3",
          "skips within 2 s of a match in a row before each next one imposes a wait",
          [](config& c, std::string_view s) { return parse_number(s, c.free_quick_skips); }},
+        {"report-threshold", "SERENDIP_REPORT_THRESHOLD", "N", "3",
+         "distinct reporting addresses within 24 h that get an address banned",
+         [](config& c, std::string_view s) { return parse_number(s, c.report_threshold) && c.report_threshold >= 1; }},
+        {"reports-per-hour", "SERENDIP_REPORTS_PER_HOUR", "N", "5", "reports an hour one address can count (more are not)",
+         [](config& c, std::string_view s) { return parse_number(s, c.reports_per_hour) && c.reports_per_hour >= 1; }},
     };
     return table;
 }

@@ -80,11 +80,13 @@ private:
         if (ctx_.draining) return write(text_response(http::status::service_unavailable, "draining\n", req, ctx_.stats));
         if (!origin_allowed(req, ctx_.cfg, tls))
             return write(text_response(http::status::forbidden, "origin not allowed\n", req, ctx_.stats));
-        std::string address_hash;
-        if (ctx_.addresses && ctx_.admission) {
-            auto address = client_address(peer_address(), req["X-Forwarded-For"], req["X-Real-IP"], ctx_.trusted_proxies);
-            address_hash = ctx_.addresses->hash(address, std::chrono::system_clock::now()).today;
-            switch (ctx_.admission->admit(address_hash, std::chrono::steady_clock::now())) {
+        address_hashes address;
+        if (ctx_.addresses) {
+            auto ip = client_address(peer_address(), req["X-Forwarded-For"], req["X-Real-IP"], ctx_.trusted_proxies);
+            address = ctx_.addresses->hash(ip, std::chrono::system_clock::now());
+        }
+        if (ctx_.admission && !address.today.empty()) {
+            switch (ctx_.admission->admit(address.today, std::chrono::steady_clock::now())) {
             case connection_admission::verdict::admit: break;
             case connection_admission::verdict::too_many_from_address:
                 return write(text_response(http::status::too_many_requests, "too many connections from your address\n",
@@ -97,7 +99,7 @@ private:
         ctx_.stats.count_http(101);
         if constexpr (has_deadline<Stream>) beast::get_lowest_layer(stream_).expires_never();
         auto token = resume_param(req.target());
-        start_websocket(std::move(stream_), std::move(req), std::move(token), std::move(address_hash), ctx_);
+        start_websocket(std::move(stream_), std::move(req), std::move(token), std::move(address), ctx_);
     }
 
     // The TCP peer; unspecified for in-memory streams (the fuzzer).

@@ -47,15 +47,41 @@ std::string hub::ice_servers_for(const session_id& id) const {
     return settings_.ice.json(pseudonym, std::chrono::system_clock::now());
 }
 
-void hub::open(std::weak_ptr<client_link> link, std::string resume_token, std::function<void(opened)> done) {
-    asio::post(strand_, [this, link = std::move(link), resume_token = std::move(resume_token),
-                         done = std::move(done)]() mutable {
+namespace {
+
+frame banned_frame(std::chrono::seconds length) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    return make_frame(protocol::encode_banned((now + length).count(), "reports"));
+}
+
+}  // namespace
+
+// A banned address gets `banned` and no session (docs/protocol.md).
+void hub::open(std::weak_ptr<client_link> link, address_hashes address, std::string resume_token,
+               std::function<void(opened)> done) {
+    auto today = address.today;  // not moved from `address` while check_ban reads it
+    store_.check_ban(address, [this, link = std::move(link), address = std::move(today),
+                               resume_token = std::move(resume_token),
+                               done = std::move(done)](std::optional<std::chrono::seconds> ban) mutable {
+        if (ban) {
+            asio::post(strand_, [ban, done = std::move(done)] { done({{}, {{server_type::banned, banned_frame(*ban)}}}); });
+            return;
+        }
+        open_session(std::move(link), std::move(address), std::move(resume_token), std::move(done));
+    });
+}
+
+void hub::open_session(std::weak_ptr<client_link> link, std::string address, std::string resume_token,
+                       std::function<void(opened)> done) {
+    asio::post(strand_, [this, link = std::move(link), address = std::move(address),
+                         resume_token = std::move(resume_token), done = std::move(done)]() mutable {
         // 72 bits is plenty for an id that is not a secret; the token is the secret.
         session_id fresh_id = random_token(9);
         std::string token = random_token(16);
 
-        auto start_fresh = [this, link, fresh_id, token](std::function<void(opened)> done, bool resume_failed) {
-            store_.connect(fresh_id, token);
+        auto start_fresh = [this, link, address, fresh_id, token](std::function<void(opened)> done,
+                                                                  bool resume_failed) {
+            store_.connect(fresh_id, token, address);
             links_[fresh_id] = link;
             if (settings_.ice.has_turn()) pseudonyms_[fresh_id] = turn::new_pseudonym();
             // Posted after connect so that `online` counts this client.
@@ -72,7 +98,7 @@ void hub::open(std::weak_ptr<client_link> link, std::string resume_token, std::f
 
         if (resume_token.empty()) return start_fresh(std::move(done), false);
 
-        store_.resume(resume_token, token, [this, link, token, start_fresh,
+        store_.resume(resume_token, token, address, [this, link, token, start_fresh,
                                             done = std::move(done)](std::optional<resumed> r) mutable {
             if (!r) return start_fresh(std::move(done), true);
             auto& slot = links_[r->id];
@@ -111,6 +137,7 @@ frame hub::encode(const action& a) const {
                 return make_frame(protocol::encode_matched(w.role, w.common, ice_servers_for(a.to)));
             if constexpr (std::is_same_v<T, out::signal>) return make_frame(protocol::encode_signal(w.data));
             if constexpr (std::is_same_v<T, out::peer_left>) return make_frame(protocol::encode_peer_left(w.reason));
+            if constexpr (std::is_same_v<T, out::banned>) return banned_frame(w.length);
             if constexpr (std::is_same_v<T, out::error>) {
                 const char* text = w.code == protocol::error_code::not_paired ? "you have no partner right now"
                                    : w.code == protocol::error_code::unavailable
@@ -134,6 +161,7 @@ void hub::deliver(actions batch) {
             auto type = static_cast<server_type>(a.what.index() + 2);
             if (type == server_type::error) metrics::add(metrics_.errors[static_cast<std::size_t>(std::get<out::error>(a.what).code)]);
             link->send(type, encode(a));
+            if (type == server_type::banned) link->close(close_reason::banned);
         }
     });
 }

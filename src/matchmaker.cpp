@@ -35,21 +35,24 @@ const matchmaker::session* matchmaker::find(const session_id& id) const {
     return it == sessions_.end() ? nullptr : &it->second;
 }
 
-void matchmaker::connect(const session_id& id, const std::string& resume_token) {
+void matchmaker::connect(const session_id& id, const std::string& resume_token, std::string address) {
     auto [it, inserted] = sessions_.try_emplace(id);
     if (!inserted) return;
     it->second.token = resume_token;
+    it->second.address = std::move(address);
     tokens_[resume_token] = id;
     ++connected_;
 }
 
-std::optional<resumed> matchmaker::resume(const std::string& token, const std::string& new_token, steady_time) {
+std::optional<resumed> matchmaker::resume(const std::string& token, const std::string& new_token, steady_time,
+                                          std::string address) {
     auto t = tokens_.find(token);
     if (t == tokens_.end()) return std::nullopt;
     session_id id = t->second;
     tokens_.erase(t);
     session& s = sessions_.at(id);
     s.token = new_token;
+    s.address = std::move(address);
     tokens_[new_token] = id;
     if (!s.connected) {
         s.connected = true;
@@ -290,6 +293,11 @@ void matchmaker::erase(const session_id& id) {
 bool matchmaker::is_queued(const session_id& id) const {
     const session* s = find(id);
     return s && s->queued.has_value();
+}
+
+std::string matchmaker::address_of(const session_id& id) const {
+    auto* s = find(id);
+    return s ? s->address : std::string{};
 }
 
 std::optional<session_id> matchmaker::partner_of(const session_id& id) const {

@@ -7,8 +7,8 @@ namespace serendip {
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
-memory_store::memory_store(asio::any_io_executor executor, matchmaker_settings settings)
-    : executor_(std::move(executor)), rules_(settings), timer_(executor_) {}
+memory_store::memory_store(asio::any_io_executor executor, matchmaker_settings settings, report_settings reports)
+    : executor_(std::move(executor)), rules_(settings), reports_(reports), timer_(executor_) {}
 
 // Runs one matchmaker step on the store's executor, then hands the actions
 // to the sink and re-arms the deadline timer.
@@ -42,18 +42,26 @@ void memory_store::arm_timer() {
     });
 }
 
-void memory_store::connect(const session_id& id, const std::string& resume_token) {
-    run([this, id, resume_token](steady_time) {
-        rules_.connect(id, resume_token);
+void memory_store::check_ban(const address_hashes& address,
+                             std::function<void(std::optional<std::chrono::seconds>)> done) {
+    asio::post(executor_, [this, address, done = std::move(done)]() mutable {
+        auto ban = stopped_ ? std::nullopt : reports_.banned_for(address.today, address.yesterday, clock::now());
+        done(ban);
+    });
+}
+
+void memory_store::connect(const session_id& id, const std::string& resume_token, const std::string& address) {
+    run([this, id, resume_token, address](steady_time) {
+        rules_.connect(id, resume_token, address);
         return actions{};
     });
 }
 
-void memory_store::resume(const std::string& token, const std::string& new_token,
+void memory_store::resume(const std::string& token, const std::string& new_token, const std::string& address,
                           std::function<void(std::optional<resumed>)> done) {
-    asio::post(executor_, [this, token, new_token, done = std::move(done)]() mutable {
+    asio::post(executor_, [this, token, new_token, address, done = std::move(done)]() mutable {
         if (stopped_) return done(std::nullopt);
-        auto result = rules_.resume(token, new_token, clock::now());
+        auto result = rules_.resume(token, new_token, clock::now(), address);
         publish({});
         // Posted, never inline: the caller may hold its own state.
         asio::post(executor_, [done = std::move(done), result = std::move(result)]() mutable {
@@ -75,7 +83,14 @@ void memory_store::leave(const session_id& id) {
 }
 
 void memory_store::report(const session_id& id, protocol::report_reason) {
-    run([this, id](steady_time now) { return rules_.report(id, now); });
+    run([this, id](steady_time now) {
+        auto partner = rules_.partner_of(id);
+        actions out = rules_.report(id, now);
+        if (partner)
+            if (auto ban = reports_.record(rules_.address_of(id), rules_.address_of(*partner), now))
+                out.push_back({*partner, out::banned{*ban}});
+        return out;
+    });
 }
 
 void memory_store::signal(const session_id& id, std::string data) {

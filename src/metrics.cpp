@@ -14,7 +14,7 @@ std::string_view name(server_type t) {
 std::string_view name(close_reason r) {
     static constexpr std::array<std::string_view, close_reason_count> names = {
         "client", "going_away", "too_large", "binary", "rate_limited",
-        "idle_timeout", "slow_reader", "bad_frame", "replaced"};
+        "idle_timeout", "slow_reader", "bad_frame", "replaced", "banned"};
     return names[static_cast<std::size_t>(r)];
 }
 

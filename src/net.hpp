@@ -41,10 +41,10 @@ void add_security_headers(Fields& f) {
 }
 
 // Takes over an upgraded connection (request already read and checked).
-// `address_hash` is the admitted client's (released when the session ends),
-// empty when admission is off.
+// `address` is the client's (its admission, if counted, is released when
+// the session ends); empty when address hashing is off.
 template <class Stream>
-void start_websocket(Stream&& stream, request&& req, std::string resume_token, std::string address_hash, context& ctx);
+void start_websocket(Stream&& stream, request&& req, std::string resume_token, address_hashes address, context& ctx);
 
 template <class Stream>
 void start_http(Stream&& stream, beast::flat_buffer&& buffer, context& ctx);

@@ -10,13 +10,13 @@
 // Redis, which is what this store supports.
 //
 // Arguments: op, instance, fallback_ms, pair_timeout_ms, resume_ms,
-// held_max, recent_max, session_ttl_ms, instance_ttl_ms, expiry, then the
-// op's own. Reply: {delay_ms to the next deadline or -1, {extra}}. Actions
+// held_max, recent_max, session_ttl_ms, instance_ttl_ms, report threshold,
+// reports per hour, expiry, then the op's own. Reply: {delay_ms to the next deadline or -1, {extra}}. Actions
 // for sessions are published to their instance's channel. An action is "to US kind US a US b US c": kinds q (queued: mode,
 // interests), m (matched: role, common, then partner US partner's instance
 // US pair id), s (signal: data, and the sender when an instance published it
-// directly), l (peer_left: reason), e (error: code, ref), x (resumed on
-// another instance: close the old connection). Lists inside a field are
+// directly), l (peer_left: reason), e (error: code, ref), b (banned: ms
+// left), x (resumed on another instance: close the old connection). Lists inside a field are
 // joined with RS. Batches published to another instance's channel are
 // joined with GS.
 //
@@ -34,7 +34,9 @@ local FALLBACK, PAIR_TIMEOUT, RESUME = tonumber(ARGV[3]), tonumber(ARGV[4]), ton
 local HELD_MAX, RECENT_MAX = tonumber(ARGV[6]), tonumber(ARGV[7])
 local SESS_TTL, INST_TTL = tonumber(ARGV[8]), tonumber(ARGV[9])
 local HOLD_TTL = RESUME + SESS_TTL
-local EXPIRES = tonumber(ARGV[10])
+local REPORT_THRESHOLD, REPORTS_PER_HOUR = tonumber(ARGV[10]), tonumber(ARGV[11])
+local EXPIRES = tonumber(ARGV[12])
+local HOUR, DAY, WEEK = 3600000, 86400000, 604800000
 
 local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -47,6 +49,9 @@ local function HK(id) return 'sd:h:' .. id end
 local function QK(mode) return 'sd:q:' .. mode end
 local function OK_(inst) return 'sd:o:' .. inst end
 local function IK(inst) return 'sd:i:' .. inst end
+local function RLK(a) return 'sd:rl:' .. a end  -- an address's counted reports, last hour
+local function RAK(a) return 'sd:ra:' .. a end  -- who reported an address (address -> time), 24 h
+local function BANK(a) return 'sd:ban:' .. a end  -- an address's ban: u (until, ms), n (bans so far)
 local DK, INSTS = 'sd:d', 'sd:I'
 
 local function split(s, sep)
@@ -290,8 +295,8 @@ local function bury(inst)
   redis.call('ZREM', INSTS, inst)
 end
 
-local function create(id, tok)
-  redis.call('HSET', SK(id), 'i', SELF, 'k', tok, 'c', '1')
+local function create(id, tok, addr)
+  redis.call('HSET', SK(id), 'i', SELF, 'k', tok, 'c', '1', 'a', addr or '')
   redis.call('SET', 'sd:t:' .. tok, id)
   redis.call('SADD', OK_(SELF), id)
   redis.call('PEXPIRE', OK_(SELF), SESS_TTL)
@@ -355,14 +360,56 @@ local function tick()
   end
 end
 
-local A = 11  -- first op argument
+-- Reports and bans by address hash: the rules of abuse_rules.hpp's
+-- report_book. Returns the length (ms) of the ban this report imposes.
+local function count_report(reporter, reported)
+  if not reporter or not reported or reporter == reported then return nil end
+  local rl = RLK(reporter)
+  redis.call('ZREMRANGEBYSCORE', rl, '-inf', S(NOW - HOUR))
+  if redis.call('ZCARD', rl) >= REPORTS_PER_HOUR then return nil end
+  redis.call('ZADD', rl, S(NOW), S(NOW_US))
+  redis.call('PEXPIRE', rl, HOUR)
+  local ra = RAK(reported)
+  redis.call('ZREMRANGEBYSCORE', ra, '-inf', S(NOW - DAY))
+  redis.call('ZADD', ra, S(NOW), reporter)
+  redis.call('PEXPIRE', ra, DAY)
+  if redis.call('ZCARD', ra) < REPORT_THRESHOLD then return nil end
+  redis.call('DEL', ra)
+  local b = redis.call('HMGET', BANK(reported), 'u', 'n')
+  local n = tonumber(b[2] or '0')
+  if n > 0 and tonumber(b[1]) + WEEK <= NOW then n = 0 end  -- too old to double
+  local len = WEEK
+  if n < 8 then len = math.min(HOUR * 2 ^ n, WEEK) end
+  redis.call('HSET', BANK(reported), 'u', S(NOW + len), 'n', n + 1)
+  redis.call('PEXPIRE', BANK(reported), S(len + WEEK))
+  return len
+end
+
+local A = 13  -- first op argument
 -- A client operation whose sender gave up waiting (Redis was frozen, the
 -- reply late) must not take effect afterwards: the client was told
 -- `unavailable`.
 if EXPIRES > 0 and NOW > EXPIRES then return {-1, {'stale'}} end
 if OP == 'connect' then
-  if redis.call('EXISTS', SK(ARGV[A])) == 0 then create(ARGV[A], ARGV[A + 1]) end
+  if redis.call('EXISTS', SK(ARGV[A])) == 0 then create(ARGV[A], ARGV[A + 1], ARGV[A + 2]) end
   return finish()
+elseif OP == 'ban' then
+  -- The ms left of a ban on today's or yesterday's hash (ARGV[A], ARGV[A + 1]),
+  -- or -1; a ban found under yesterday's is carried over to today's.
+  local function active(addr)
+    if addr == '' then return nil end
+    local b = redis.call('HMGET', BANK(addr), 'u', 'n')
+    if b[1] and tonumber(b[1]) > NOW then return b end
+  end
+  local b = active(ARGV[A])
+  if not b then
+    b = active(ARGV[A + 1])
+    if b then
+      redis.call('HSET', BANK(ARGV[A]), 'u', b[1], 'n', b[2])
+      redis.call('PEXPIRE', BANK(ARGV[A]), S(tonumber(b[1]) - NOW + WEEK))
+    end
+  end
+  return finish({b and S(tonumber(b[1]) - NOW) or '-1'})
 elseif OP == 'resume' then
   local id = redis.call('GET', 'sd:t:' .. ARGV[A])
   if not id then return finish({'-'}) end
@@ -373,7 +420,7 @@ elseif OP == 'resume' then
   redis.call('DEL', 'sd:t:' .. ARGV[A])
   redis.call('SET', 'sd:t:' .. ARGV[A + 1], id)
   redis.call('SREM', OK_(h[1]), id)
-  redis.call('HSET', SK(id), 'i', SELF, 'k', ARGV[A + 1], 'c', '1', 'hn', '0', 'hg', '')
+  redis.call('HSET', SK(id), 'i', SELF, 'k', ARGV[A + 1], 'c', '1', 'hn', '0', 'hg', '', 'a', ARGV[A + 2])
   redis.call('SADD', OK_(SELF), id)
   redis.call('PEXPIRE', OK_(SELF), SESS_TTL)
   local held = redis.call('LRANGE', HK(id), 0, -1)
@@ -414,7 +461,7 @@ elseif OP == 'leave' then
   return finish()
 elseif OP == 'report' then
   local id = ARGV[A]
-  local h = own(id, ARGV[A + 1], 'p', 'r', 'jm', 'ji', 'jf')
+  local h = own(id, ARGV[A + 1], 'p', 'r', 'jm', 'ji', 'jf', 'a')
   if not h then return finish() end
   local partner = h[4]
   if not partner then
@@ -428,6 +475,9 @@ elseif OP == 'report' then
   touch(id)
   touch(partner)
   local r = end_pair(id, 'report', {h[4], h[5]})
+  local ph = get(partner, 'c', 'i', 'hn', 'a')
+  local ban = count_report(h[9], ph[4])
+  if ban then emit(partner, 'b', S(ban), nil, nil, ph) end
   arrive(id, {h[1], h[2], h[3], h[6], h[7], h[8], r, '1'}, false)
   return finish()
 elseif OP == 'signal' then
@@ -501,17 +551,17 @@ elseif OP == 'beat' then
   tick()
   return finish({had, others, NOW}, true)
 elseif OP == 'restore' then
-  -- Groups of 7: id, token, mode, interests, fallback, waiting, partner.
+  -- Groups of 8: id, token, address, mode, interests, fallback, waiting, partner.
   local i = A
   while ARGV[i] do
-    local id, tok, jm, ji, jf, waiting, partner =
-      ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-    i = i + 7
+    local id, tok, addr, jm, ji, jf, waiting, partner =
+      ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+    i = i + 8
     local fresh = redis.call('EXISTS', SK(id)) == 0
     if own(id, tok) then
       -- This instance knows best whether its own user is waiting.
       if waiting ~= '1' then dequeue(id) end
-      if fresh and jm ~= '' then redis.call('HSET', SK(id), 'jm', jm, 'ji', ji, 'jf', jf) end
+      if fresh then redis.call('HSET', SK(id), 'a', addr, 'jm', jm, 'ji', ji, 'jf', jf) end
       local h = get(id, 'c', 'i', 'hn', 'jm', 'ji', 'jf', 'r', 'b', 'p', 'q')
       if not h[9] and partner ~= '' then
         local pp = get(partner, 'p')[1]

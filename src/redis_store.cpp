@@ -96,6 +96,11 @@ std::optional<action> decode(std::string_view text, redis_store_match* m, sessio
         a.what = out::error{*c, *ref};
         break;
     }
+    case 'b': {
+        long long left = std::atoll(std::string(f[2]).c_str());
+        a.what = out::banned{std::chrono::ceil<std::chrono::seconds>(std::chrono::milliseconds(std::max(left, 1LL)))};
+        break;
+    }
     default: return std::nullopt;
     }
     return a;
@@ -119,7 +124,9 @@ redis_store::redis_store(asio::any_io_executor strand, matchmaker_settings rules
                    std::to_string(rules_.held_signals),
                    std::to_string(rules_.recent_partners),
                    ms(settings_.session_ttl),
-                   ms(settings_.instance_ttl)};
+                   ms(settings_.instance_ttl),
+                   std::to_string(settings_.reports.threshold),
+                   std::to_string(settings_.reports.per_reporter_per_hour)};
     link_ = std::make_unique<redis_link>(
         strand_, settings_.where, settings_.link, "sd:c:" + self_,
         [this](std::string_view payload) { on_message(payload); }, [this](bool r) { on_link(r); });
@@ -388,7 +395,8 @@ void redis_store::restore() {
         groups = 0;
     };
     for (const auto& [id, l] : locals_) {
-        args.insert(args.end(), {id, l.token, l.last_join ? std::string(protocol::name(l.last_join->mode)) : "",
+        args.insert(args.end(), {id, l.token, l.address,
+                                 l.last_join ? std::string(protocol::name(l.last_join->mode)) : "",
                                  l.last_join ? join_list(l.last_join->interests) : "",
                                  l.last_join && l.last_join->fallback ? "1" : "0", l.waiting ? "1" : "0", l.partner});
         if (++groups == 200) flush(false);
@@ -413,22 +421,44 @@ void redis_store::simple(const char* op, const session_id& id, protocol::client_
     });
 }
 
-void redis_store::connect(const session_id& id, const std::string& resume_token) {
-    asio::post(strand_, [this, id, resume_token] {
-        if (stopped_) return;
-        locals_[id].token = resume_token;
-        update_counts();
-        if (!link_->ready()) return;  // created by the restore when Redis is back
-        eval("connect", {id, resume_token}, [](bool, const redis_reply&) {});
+// Without Redis no ban can be read: the connection is let in (a ban is a
+// deterrent, and refusing everyone would be worse).
+void redis_store::check_ban(const address_hashes& address,
+                            std::function<void(std::optional<std::chrono::seconds>)> done) {
+    asio::post(strand_, [this, address, done = std::move(done)]() mutable {
+        auto answer = [this, done = std::move(done)](std::optional<std::chrono::seconds> ban) mutable {
+            asio::post(strand_, [done = std::move(done), ban] { done(ban); });
+        };
+        if (stopped_ || !link_->ready() || address.today.empty()) return answer(std::nullopt);
+        eval("ban", {address.today, address.yesterday},
+             [answer = std::move(answer)](bool ok, const redis_reply& extra) mutable {
+                 long long left = -1;
+                 if (ok && extra.elements.size() == 1) left = std::atoll(extra.elements[0].str.c_str());
+                 if (left <= 0) return answer(std::nullopt);
+                 answer(std::chrono::ceil<std::chrono::seconds>(std::chrono::milliseconds(left)));
+             });
     });
 }
 
-void redis_store::resume(const std::string& token, const std::string& new_token,
+void redis_store::connect(const session_id& id, const std::string& resume_token, const std::string& address) {
+    asio::post(strand_, [this, id, resume_token, address] {
+        if (stopped_) return;
+        auto& l = locals_[id];
+        l.token = resume_token;
+        l.address = address;
+        update_counts();
+        if (!link_->ready()) return;  // created by the restore when Redis is back
+        eval("connect", {id, resume_token, address}, [](bool, const redis_reply&) {});
+    });
+}
+
+void redis_store::resume(const std::string& token, const std::string& new_token, const std::string& address,
                          std::function<void(std::optional<resumed>)> done) {
-    asio::post(strand_, [this, token, new_token, done = std::move(done)]() mutable {
+    asio::post(strand_, [this, token, new_token, address, done = std::move(done)]() mutable {
         if (stopped_ || !ready_.load()) return asio::post(strand_, [done = std::move(done)] { done(std::nullopt); });
         ++resumes_in_flight_;
-        eval("resume", {token, new_token}, [this, new_token, done = std::move(done)](bool ok, const redis_reply& extra) {
+        eval("resume", {token, new_token, address}, [this, new_token, address,
+                                                     done = std::move(done)](bool ok, const redis_reply& extra) {
             --resumes_in_flight_;
             std::optional<resumed> result;
             if (ok && extra.elements.size() >= 7 && extra.elements[0].str != "-") {
@@ -436,6 +466,7 @@ void redis_store::resume(const std::string& token, const std::string& new_token,
                 resumed r{e[0].str, {}};
                 local& l = locals_[r.id];
                 l.token = new_token;
+                l.address = address;
                 if (!e[1].str.empty())
                     l.last_join = protocol::join{e[1].str == "text" ? protocol::mode::text : protocol::mode::video,
                                                  to_list(e[2].str), e[3].str == "1", false};

@@ -53,7 +53,8 @@ matchmaker_settings rules_from(const config& cfg) {
 
 std::unique_ptr<store> make_store(const config& cfg, asio::io_context& ioc,
                                   const asio::strand<asio::io_context::executor_type>& hub_strand) {
-    if (cfg.store == "memory") return std::make_unique<memory_store>(hub_strand, rules_from(cfg));
+    report_settings reports{.threshold = cfg.report_threshold, .per_reporter_per_hour = cfg.reports_per_hour};
+    if (cfg.store == "memory") return std::make_unique<memory_store>(hub_strand, rules_from(cfg), reports);
     redis_store_settings s;
     s.where = *parse_redis_url(cfg.store);  // validated by parse_config
     s.link.command_timeout = cfg.redis_timeout;
@@ -62,6 +63,7 @@ std::unique_ptr<store> make_store(const config& cfg, asio::io_context& ioc,
     s.heartbeat = cfg.redis_heartbeat;
     s.instance_ttl = 5 * cfg.redis_heartbeat;
     s.instance_id = cfg.instance_id;
+    s.reports = reports;
     // Its own strand: Redis replies never wait behind the hub.
     return std::make_unique<redis_store>(asio::make_strand(ioc), rules_from(cfg), std::move(s));
 }

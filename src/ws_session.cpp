@@ -9,8 +9,11 @@
 #include "serendip/rate_limiter.hpp"
 
 #include <algorithm>
+#include <array>
+#include <memory>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,7 +33,44 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-using strand_socket = asio::basic_stream_socket<tcp, asio::strand<asio::io_context::executor_type>>;
+using bare_socket = asio::basic_stream_socket<tcp, asio::strand<asio::io_context::executor_type>>;
+
+// The plain connection's socket. Its own type so that Beast's closing
+// handshake finds the teardown below: Beast 1.81's TCP teardown reads once
+// and closes, so bytes the client is still sending (the rest of a message
+// over the size limit) make the kernel reset the connection, and the
+// client may never read our close frame (1009). This one half-closes and
+// reads until the client's end of stream; the session's close timer bounds
+// how long.
+class strand_socket : public bare_socket {
+public:
+    using bare_socket::bare_socket;
+};
+
+struct drain_op {
+    strand_socket& s;
+    beast::role_type role;
+    std::unique_ptr<std::array<char, 2048>> scratch = std::make_unique<std::array<char, 2048>>();
+    bool started = false;
+
+    template <class Self>
+    void operator()(Self& self, beast::error_code ec = {}, std::size_t = 0) {
+        if (!started) {
+            started = true;
+            if (role == beast::role_type::server) s.shutdown(tcp::socket::shutdown_send, ec);
+        }
+        if (!ec) return s.async_read_some(asio::buffer(*scratch), std::move(self));
+        if (ec == asio::error::eof) ec = {};
+        beast::error_code ignored;
+        s.close(ignored);
+        self.complete(ec);
+    }
+};
+
+template <class Handler>
+void async_teardown(beast::role_type role, strand_socket& socket, Handler&& handler) {
+    asio::async_compose<Handler, void(beast::error_code)>(drain_op{socket, role}, handler, socket);
+}
 
 // Bounds of the first piece of each message read (see do_read).
 constexpr std::size_t min_first_read_bytes = 128;
@@ -47,6 +87,7 @@ websocket::close_reason close_frame_for(close_reason why) {
     case close_reason::idle_timeout: return {websocket::close_code::going_away, "idle timeout"};
     case close_reason::slow_reader: return {websocket::close_code::policy_error, "send queue overflow"};
     case close_reason::too_large: return {websocket::close_code::too_big, "message too large"};
+    case close_reason::banned: return {websocket::close_code::policy_error, "banned"};
     case close_reason::replaced: {
         websocket::close_reason r;
         r.code = 4000;  // private-use range: resumed on a newer connection
@@ -60,14 +101,15 @@ websocket::close_reason close_frame_for(close_reason why) {
 template <class Stream>
 class ws_session final : public client_link, public std::enable_shared_from_this<ws_session<Stream>> {
 public:
-    ws_session(Stream&& stream, context& ctx, std::string address_hash)
+    ws_session(Stream&& stream, context& ctx, address_hashes address)
         : ws_(std::move(stream)),
           ctx_(ctx),
           timer_(ws_.get_executor()),
           limiter_(ctx.cfg.rate_per_sec, ctx.cfg.burst, ctx.cfg.rate_limit_close_after, clock::now()),
           queue_limiter_(ctx.cfg.join_rate_per_sec, ctx.cfg.join_rate_per_sec, clock::now()),
           skips_(skip_cooldown::settings{.free_skips = ctx.cfg.free_quick_skips}),
-          address_hash_(std::move(address_hash)) {}
+          address_(std::move(address)),
+          admitted_(ctx.admission && !address_.today.empty()) {}
 
     void run(request req, std::string resume_token) {
         resume_token_ = std::move(resume_token);
@@ -79,7 +121,7 @@ public:
         ws_.set_option(t);
         ws_.set_option(websocket::stream_base::decorator(
             [](websocket::response_type& res) { add_security_headers(res); }));
-        ws_.read_message_max(0);  // unlimited for Beast: do_read enforces max_message_bytes
+        ws_.read_message_max(ctx_.cfg.max_message_bytes);
         ws_.auto_fragment(false);
         // The server never masks, so Beast's write buffer only matters for
         // fragmenting; keep it small, it is allocated per connection.
@@ -105,7 +147,7 @@ private:
         last_heard_ = last_ping_ = clock::now();
         metrics::add(ctx_.stats.connections_total);
         ctx_.stats.connections_open.fetch_add(1, std::memory_order_relaxed);
-        ctx_.matchmaking.open(this->weak_from_this(), resume_token_,
+        ctx_.matchmaking.open(this->weak_from_this(), address_, resume_token_,
                               [self = this->shared_from_this()](hub::opened o) mutable {
                                   asio::post(self->ws_.get_executor(), [self, o = std::move(o)]() mutable {
                                       self->on_opened(std::move(o));
@@ -116,6 +158,7 @@ private:
     }
 
     void on_opened(hub::opened o) {
+        if (o.id.empty()) return refuse(std::move(o.frames));
         id_ = std::move(o.id);
         if (finished_) {
             ctx_.matchmaking.closed(id_, this);
@@ -129,19 +172,21 @@ private:
         for (auto& text : early) handle(text);
     }
 
+    // The address is banned: say so (no session was made) and close.
+    void refuse(std::vector<std::pair<server_type, frame>> frames) {
+        if (finished_) return;
+        spdlog::info("refused a banned address");
+        early_.clear();
+        for (auto& [type, f] : frames) enqueue(type, std::move(f));
+        start_close(close_reason::banned);
+    }
+
     // Reads a message in pieces: the first one sized by the messages this
     // client sent so far (128 bytes for one that sent none, so an idle
     // connection's pending read does not hold Beast's default 1536: see
     // docs/performance.md), then the rest of the message at once.
-    //
-    // The size limit is ours, not Beast's (its read_message_max is off): on
-    // a too-large message Beast fails the connection, and its TCP teardown
-    // in 1.81 closes after one read, so the unread rest makes the kernel
-    // send a reset that can destroy the 1009 close frame before the client
-    // reads it. We close with the handshake instead and drain until it ends.
     void do_read() {
-        std::size_t max = ctx_.cfg.max_message_bytes;
-        std::size_t limit = ws_.is_message_done() ? first_read_ : max + 1 - std::min(buffer_.size(), max);
+        std::size_t limit = ws_.is_message_done() ? first_read_ : ctx_.cfg.max_message_bytes;
         ws_.async_read_some(buffer_, limit,
                             beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
     }
@@ -152,10 +197,6 @@ private:
         if (closing_) {
             buffer_.clear();  // draining until the closing handshake completes
             return do_read();
-        }
-        if (buffer_.size() > ctx_.cfg.max_message_bytes) {
-            metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
-            return close_and_drain(close_reason::too_large);
         }
         if (!ws_.is_message_done()) return do_read();
         if (!ws_.got_text()) return close_and_drain(close_reason::binary);
@@ -332,8 +373,8 @@ private:
     // Here, not in the destructor: a session still referenced by a handler
     // when the server is destroyed dies after the context does.
     void release_address() {
-        if (!address_hash_.empty() && ctx_.admission) ctx_.admission->release(address_hash_);
-        address_hash_.clear();
+        if (admitted_) ctx_.admission->release(address_.today);
+        admitted_ = false;
     }
 
     void finish(beast::error_code ec) {
@@ -344,9 +385,12 @@ private:
         release_address();
         if (!accepted_) return;
         if (!closing_) {
-            if (ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset)
+            if (ec == websocket::error::message_too_big) why_ = close_reason::too_large;
+            else if (ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset)
                 why_ = close_reason::client;
             else why_ = close_reason::bad_frame;
+            if (ec == websocket::error::message_too_big)
+                metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
         }
         metrics::add(ctx_.stats.closes[static_cast<std::size_t>(why_)]);
         ctx_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
@@ -369,7 +413,8 @@ private:
     message_limiter limiter_;
     token_bucket queue_limiter_;
     skip_cooldown skips_;
-    std::string address_hash_;  // admitted under this address; released when the session ends
+    address_hashes address_;
+    bool admitted_;  // counted by ctx_.admission under address_.today until the session ends
     std::optional<clock::time_point> face_seen_;
     bool relay_only_ = false;  // the latest join's relayOnly: kept per connection
     clock::time_point last_heard_{}, last_ping_{};
@@ -388,21 +433,21 @@ private:
 // connection and time per message.
 
 template <class Stream>
-void start_websocket(Stream&& stream, request&& req, std::string resume_token, std::string address_hash, context& ctx) {
+void start_websocket(Stream&& stream, request&& req, std::string resume_token, address_hashes address, context& ctx) {
     if constexpr (std::is_same_v<Stream, plain_stream>) {
         tcp::socket socket = stream.release_socket();
         auto* strand = socket.get_executor().template target<asio::strand<asio::io_context::executor_type>>();
         auto protocol = socket.local_endpoint().protocol();
         strand_socket bare(*strand, protocol, socket.release());
-        std::make_shared<ws_session<strand_socket>>(std::move(bare), ctx, std::move(address_hash))
+        std::make_shared<ws_session<strand_socket>>(std::move(bare), ctx, std::move(address))
             ->run(std::move(req), std::move(resume_token));
     } else {
-        std::make_shared<ws_session<Stream>>(std::move(stream), ctx, std::move(address_hash))
+        std::make_shared<ws_session<Stream>>(std::move(stream), ctx, std::move(address))
             ->run(std::move(req), std::move(resume_token));
     }
 }
 
-template void start_websocket<plain_stream>(plain_stream&&, request&&, std::string, std::string, context&);
-template void start_websocket<tls_stream>(tls_stream&&, request&&, std::string, std::string, context&);
+template void start_websocket<plain_stream>(plain_stream&&, request&&, std::string, address_hashes, context&);
+template void start_websocket<tls_stream>(tls_stream&&, request&&, std::string, address_hashes, context&);
 
 }  // namespace serendip::net

@@ -110,12 +110,28 @@ protected:
         thread_.join();
     }
 
-    session_id connect(const std::string& id) {
-        store_->connect(id, "tok-" + id);
+    // Each session from its own address unless told otherwise.
+    session_id connect(const std::string& id, const std::string& address = {}) {
+        store_->connect(id, "tok-" + id, address.empty() ? "addr-" + id : address);
         return id;
+    }
+    std::optional<std::chrono::seconds> ban_of(const std::string& today, const std::string& yesterday = {}) {
+        std::promise<std::optional<std::chrono::seconds>> p;
+        auto f = p.get_future();
+        store_->check_ban({today, yesterday}, [&](std::optional<std::chrono::seconds> b) { p.set_value(b); });
+        return f.get();
     }
     static protocol::join video(std::vector<std::string> interests = {}, bool fallback = true) {
         return {protocol::mode::video, std::move(interests), fallback, false};
+    }
+    // `reporter` meets `victim` and reports them, then leaves the line it
+    // was put back in.
+    void report_from(const session_id& reporter, const session_id& victim) {
+        pair(reporter, victim);
+        store_->report(reporter, protocol::report_reason::harassment);
+        ASSERT_TRUE(sink_.template wait_for<out::peer_left>(victim));
+        ASSERT_TRUE(sink_.template wait_for<out::queued>(reporter));
+        store_->leave(reporter);
     }
     void pair(const session_id& a, const session_id& b) {
         store_->join(a, video());
@@ -239,7 +255,7 @@ TYPED_TEST(store_contract, resume_within_window_restores_and_delivers_held_signa
     this->store_->signal(a, R"({"n":1})");
     this->store_->signal(a, R"({"n":2})");
     std::promise<std::optional<resumed>> p;
-    this->store_->resume("tok-b", "tok-b2", [&](std::optional<resumed> r) { p.set_value(std::move(r)); });
+    this->store_->resume("tok-b", "tok-b2", "addr-b", [&](std::optional<resumed> r) { p.set_value(std::move(r)); });
     auto r = p.get_future().get();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->id, b);
@@ -260,7 +276,7 @@ TYPED_TEST(store_contract, hold_expiry_tells_partner_disconnect_and_token_dies) 
     ASSERT_TRUE(l);
     EXPECT_EQ(l->reason, protocol::leave_reason::disconnect);
     std::promise<std::optional<resumed>> p;
-    this->store_->resume("tok-b", "x", [&](std::optional<resumed> r) { p.set_value(std::move(r)); });
+    this->store_->resume("tok-b", "x", "addr-b", [&](std::optional<resumed> r) { p.set_value(std::move(r)); });
     EXPECT_FALSE(p.get_future().get());
 }
 
@@ -273,4 +289,46 @@ TYPED_TEST(store_contract, disconnected_session_is_never_matched) {
     this->store_->join(b, this->video());
     ASSERT_TRUE(this->sink_.template wait_for<out::queued>(b));
     EXPECT_FALSE(this->sink_.template wait_for<out::matched>(b, 300ms));
+}
+
+// Reports count against the reported session's address, once per distinct
+// reporting address: the third gets it banned, in the store, for everyone.
+TYPED_TEST(store_contract, three_reporting_addresses_ban_the_reported_address) {
+    EXPECT_FALSE(this->ban_of("addr-v"));
+    auto v = this->connect("v");
+    // r1-again reports from r1's address: it counts once.
+    for (const std::string r : {"r1", "r1-again", "r2"}) {
+        this->report_from(this->connect(r, r == "r1-again" ? "addr-r1" : ""), v);
+        EXPECT_TRUE(this->sink_.nothing_for(v, 100ms)) << "not banned after " << r;
+    }
+    this->report_from(this->connect("r3"), v);
+    auto b = this->sink_.template wait_for<out::banned>(v);
+    ASSERT_TRUE(b) << "banned after the third distinct address";
+    EXPECT_EQ(b->length, 3600s);
+    auto left = this->ban_of("addr-v");
+    ASSERT_TRUE(left);
+    EXPECT_GE(*left, 3598s);
+    EXPECT_LE(*left, 3600s);
+    EXPECT_FALSE(this->ban_of("addr-r1")) << "reporters are not banned";
+    // The day's key rotated: found under yesterday's hash, kept under today's.
+    EXPECT_TRUE(this->ban_of("addr-v-tomorrow", "addr-v"));
+    EXPECT_TRUE(this->ban_of("addr-v-tomorrow"));
+}
+
+// One address counts at most 5 reports an hour, and never against itself.
+TYPED_TEST(store_contract, reports_from_one_address_are_limited) {
+    for (int i = 0; i < 6; ++i) {
+        std::string n = std::to_string(i);
+        auto v = this->connect("v" + n, "victim-" + n);
+        this->report_from(this->connect("b" + n), v);
+        this->report_from(this->connect("c" + n), v);
+        // The third distinct address is always "addr-a".
+        this->report_from(this->connect("a" + n, "addr-a"), v);
+        if (i < 5) EXPECT_TRUE(this->sink_.template wait_for<out::banned>(v)) << "a's report " << i + 1 << " counts";
+        else EXPECT_TRUE(this->sink_.nothing_for(v, 200ms)) << "a's sixth report in the hour does not";
+    }
+    auto self = this->connect("self", "addr-s");
+    for (int i = 0; i < 3; ++i) this->report_from(this->connect("s" + std::to_string(i), "addr-s"), self);
+    EXPECT_TRUE(this->sink_.nothing_for(self, 200ms));
+    EXPECT_FALSE(this->ban_of("addr-s")) << "an address cannot get itself banned";
 }

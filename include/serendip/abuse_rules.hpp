@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace serendip {
 
@@ -80,5 +81,54 @@ private:
 
 // A ban's length: 1 h for the first, doubling with each repeat, at most 7 days.
 std::chrono::seconds ban_length(unsigned previous_bans);
+
+
+// Reports and bans by address hash (docs/privacy.md). A report counts
+// against the reported address once per distinct reporting address within
+// 24 h; at `threshold` of them the address is banned (ban_length, by
+// how many bans it had that are still remembered) and its count starts
+// over. A reporting address counts at most `per_reporter_per_hour` reports
+// an hour, so that reporting cannot be used as a weapon; one never counts
+// against its own address. Everything is forgotten after its window (a ban
+// 7 days after it ends). The memory store's ledger; the Redis store keeps
+// the same rules in its script. Not thread-safe: the store's strand owns it.
+struct report_settings {
+    unsigned threshold = 3;
+    unsigned per_reporter_per_hour = 5;
+};
+
+class report_book {
+public:
+    using clock = std::chrono::steady_clock;
+
+    explicit report_book(report_settings s = {}) : s_(s) {}
+
+    // `reporter` reported `reported`: the ban this imposes now, if any.
+    std::optional<std::chrono::seconds> record(const std::string& reporter, const std::string& reported,
+                                               clock::time_point now);
+
+    // What remains of a ban on an address known by today's or yesterday's
+    // hash (a ban found under yesterday's is carried over to today's, so it
+    // outlives the key's rotation while its holder keeps coming back).
+    std::optional<std::chrono::seconds> banned_for(const std::string& today, const std::string& yesterday,
+                                                   clock::time_point now);
+
+    std::size_t tracked() const { return reporters_.size() + reported_.size() + bans_.size(); }
+
+private:
+    struct ban {
+        clock::time_point until;
+        unsigned count = 0;
+    };
+    void forget_old(clock::time_point now);
+    static constexpr auto window = std::chrono::hours(24);
+    static constexpr auto remembered_after_ban = std::chrono::hours(24 * 7);
+
+    report_settings s_;
+    std::unordered_map<std::string, std::vector<clock::time_point>> reporters_;  // counted reports, last hour
+    std::unordered_map<std::string, std::unordered_map<std::string, clock::time_point>> reported_;  // by reporter
+    std::unordered_map<std::string, ban> bans_;
+    clock::time_point last_sweep_{};
+};
 
 }  // namespace serendip

@@ -17,6 +17,8 @@
 // Pure functions and small classes, no sockets: tested in
 // tests/unit/client_address_test.cpp.
 
+#include "serendip/address_hashes.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 #include <array>
@@ -61,9 +63,7 @@ public:
 
     // Hex HMAC-SHA256 of the address under the key of the day of `now`
     // (UTC), and under the previous day's key.
-    struct hashes {
-        std::string today, yesterday;
-    };
+    using hashes = address_hashes;
     hashes hash(const ip_address& a, std::chrono::system_clock::time_point now);
 
 private:

@@ -61,6 +61,8 @@ struct config {
     double new_per_minute = 30;           // new connections a minute from one address
     std::size_t max_connections = 50'000; // open connections on this instance (then 503)
     unsigned free_quick_skips = 3;        // skips within 2 s of a match before waits start
+    unsigned report_threshold = 3;        // distinct reporting addresses in 24 h before a ban
+    unsigned reports_per_hour = 5;        // reports an address can count an hour
 
     unsigned resolved_threads() const;
 };

@@ -46,12 +46,14 @@ public:
     hub(boost::asio::any_io_executor strand, store& rules, hub_settings settings, metrics& m);
 
     struct opened {
-        session_id id;
-        std::vector<std::pair<server_type, frame>> frames;  // welcome first
+        session_id id;  // empty: refused (the address is banned); close after the frames
+        std::vector<std::pair<server_type, frame>> frames;  // welcome first, or `banned`
     };
-    // Registers a new connection (resuming when `resume_token` is set);
-    // `done` runs on the hub's strand with the session id and first frames.
-    void open(std::weak_ptr<client_link> link, std::string resume_token, std::function<void(opened)> done);
+    // Registers a new connection from `address` (resuming when
+    // `resume_token` is set); `done` runs on the hub's strand with the
+    // session id and first frames.
+    void open(std::weak_ptr<client_link> link, address_hashes address, std::string resume_token,
+              std::function<void(opened)> done);
     // The connection behind `link` is gone.
     void closed(const session_id& id, const client_link* link);
 
@@ -65,6 +67,8 @@ public:
 
 private:
     frame encode(const action& a) const;
+    void open_session(std::weak_ptr<client_link> link, std::string address, std::string resume_token,
+                      std::function<void(opened)> done);
     std::string welcome(const session_id& id, const std::string& token) const;
     std::string ice_servers_for(const session_id& id) const;
     void broadcast_online();

@@ -48,12 +48,16 @@ struct error {
     protocol::error_code code;
     protocol::client_type ref;
 };
+// Reports got the session's address banned: told, then closed with 1008.
+struct banned {
+    std::chrono::seconds length;  // what remains of the ban
+};
 }  // namespace out
 
 // One frame-to-be for one session.
 struct action {
     session_id to;
-    std::variant<out::queued, out::matched, out::signal, out::peer_left, out::error> what;
+    std::variant<out::queued, out::matched, out::signal, out::peer_left, out::error, out::banned> what;
 };
 using actions = std::vector<action>;
 
@@ -66,11 +70,14 @@ class matchmaker {
 public:
     explicit matchmaker(matchmaker_settings settings = {});
 
-    // A new connection: a fresh session, idle, reachable by `token`.
-    void connect(const session_id& id, const std::string& resume_token);
+    // A new connection: a fresh session, idle, reachable by `token`, from
+    // the address with hash `address` (today's; empty if unknown).
+    void connect(const session_id& id, const std::string& resume_token, std::string address = {});
     // Restores the session behind `token` (held or still connected) and
     // rotates its token; nullopt if the token is unknown, used or expired.
-    std::optional<resumed> resume(const std::string& token, const std::string& new_token, steady_time now);
+    // The session now comes from `address`.
+    std::optional<resumed> resume(const std::string& token, const std::string& new_token, steady_time now,
+                                  std::string address = {});
 
     actions join(const session_id& id, const protocol::join& request, steady_time now);
     actions next(const session_id& id, steady_time now);
@@ -92,6 +99,7 @@ public:
     bool is_queued(const session_id& id) const;
     std::optional<session_id> partner_of(const session_id& id) const;
     bool exists(const session_id& id) const { return sessions_.count(id) != 0; }
+    std::string address_of(const session_id& id) const;
     bool is_connected(const session_id& id) const;
     std::vector<session_id> queued_in(protocol::mode m) const;  // FIFO order
     bool blocked(const session_id& a, const session_id& b) const;
@@ -112,6 +120,7 @@ private:
 
     struct session {
         std::string token;
+        std::string address;  // hash, for reports
         bool connected = true;
         std::optional<protocol::join> last_join;
         std::optional<queue_list::iterator> queued;

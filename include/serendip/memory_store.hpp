@@ -1,6 +1,7 @@
 #pragma once
 // The default store: the matchmaker on one strand of this process.
 
+#include "serendip/abuse_rules.hpp"
 #include "serendip/store.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -13,11 +14,13 @@ namespace serendip {
 
 class memory_store final : public store {
 public:
-    memory_store(boost::asio::any_io_executor executor, matchmaker_settings settings);
+    memory_store(boost::asio::any_io_executor executor, matchmaker_settings settings, report_settings reports = {});
 
     void set_sink(store_sink* sink) override { sink_ = sink; }
-    void connect(const session_id& id, const std::string& resume_token) override;
-    void resume(const std::string& token, const std::string& new_token,
+    void check_ban(const address_hashes& address,
+                   std::function<void(std::optional<std::chrono::seconds>)> done) override;
+    void connect(const session_id& id, const std::string& resume_token, const std::string& address) override;
+    void resume(const std::string& token, const std::string& new_token, const std::string& address,
                 std::function<void(std::optional<resumed>)> done) override;
     void join(const session_id& id, protocol::join request) override;
     void next(const session_id& id) override;
@@ -39,6 +42,7 @@ private:
 
     boost::asio::any_io_executor executor_;
     matchmaker rules_;  // touched only on executor_
+    report_book reports_;  // likewise
     store_sink* sink_ = nullptr;
     boost::asio::steady_timer timer_;
     std::optional<steady_time> armed_for_;

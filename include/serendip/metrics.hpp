@@ -25,8 +25,9 @@ enum class close_reason {
     slow_reader,    // send queue overflow
     bad_frame,      // WebSocket protocol violation (invalid UTF-8, bad framing)
     replaced,       // the session resumed on a newer connection
+    banned,         // 1008: reports got the address banned
 };
-inline constexpr std::size_t close_reason_count = 9;
+inline constexpr std::size_t close_reason_count = 10;
 std::string_view name(close_reason r);
 
 class metrics {

@@ -11,6 +11,7 @@
 // session by one PUBLISH (the receiving instance checks the pair against its
 // own mirror).
 
+#include "serendip/abuse_rules.hpp"
 #include "serendip/redis_link.hpp"
 #include "serendip/store.hpp"
 
@@ -32,6 +33,7 @@ struct redis_store_settings {
     std::chrono::milliseconds instance_ttl{5'000};
     std::chrono::milliseconds session_ttl{30'000};  // TTL of a connected session's keys, refreshed
     std::string instance_id;                        // empty: random
+    report_settings reports;                        // the same on every instance
 };
 
 // What a `matched` from the script says about the new pair.
@@ -46,8 +48,10 @@ public:
     ~redis_store() override;
 
     void set_sink(store_sink* sink) override { sink_ = sink; }
-    void connect(const session_id& id, const std::string& resume_token) override;
-    void resume(const std::string& token, const std::string& new_token,
+    void check_ban(const address_hashes& address,
+                   std::function<void(std::optional<std::chrono::seconds>)> done) override;
+    void connect(const session_id& id, const std::string& resume_token, const std::string& address) override;
+    void resume(const std::string& token, const std::string& new_token, const std::string& address,
                 std::function<void(std::optional<resumed>)> done) override;
     void join(const session_id& id, protocol::join request) override;
     void next(const session_id& id) override;
@@ -66,6 +70,7 @@ public:
 private:
     struct local {
         std::string token;
+        std::string address;  // hash, restored with the session
         std::optional<protocol::join> last_join;
         bool waiting = false;
         session_id partner;

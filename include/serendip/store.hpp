@@ -7,6 +7,7 @@
 // Threading: commands may be called from any thread. Completions and events
 // run on the executor given at construction, never inline in the call.
 
+#include "serendip/address_hashes.hpp"
 #include "serendip/matchmaker.hpp"
 
 #include <functional>
@@ -37,12 +38,19 @@ public:
 
     virtual void set_sink(store_sink* sink) = 0;
 
-    virtual void connect(const session_id& id, const std::string& resume_token) = 0;
-    virtual void resume(const std::string& token, const std::string& new_token,
+    // What remains of a ban on this address (nullopt: none, or the store
+    // cannot tell right now: a connection is not refused for that).
+    virtual void check_ban(const address_hashes& address,
+                           std::function<void(std::optional<std::chrono::seconds>)> done) = 0;
+    // `address`: today's hash of the client's address, for reports.
+    virtual void connect(const session_id& id, const std::string& resume_token, const std::string& address) = 0;
+    virtual void resume(const std::string& token, const std::string& new_token, const std::string& address,
                         std::function<void(std::optional<resumed>)> done) = 0;
     virtual void join(const session_id& id, protocol::join request) = 0;
     virtual void next(const session_id& id) = 0;
     virtual void leave(const session_id& id) = 0;
+    // Also counts against the partner's address (abuse_rules.hpp's
+    // report_book); a ban it imposes is delivered as out::banned.
     virtual void report(const session_id& id, protocol::report_reason reason) = 0;
     virtual void signal(const session_id& id, std::string data) = 0;
     virtual void disconnect(const session_id& id) = 0;

@@ -161,3 +161,49 @@ TEST(abuse, quick_skips_earn_a_cooldown) {
     a->expect("queued");
     b->expect("peer_left");
 }
+
+// Reports from three addresses ban the reported one: `banned` and 1008 at
+// once, then refused (`banned`, 1008, no welcome) at each new connection
+// until the ban ends; a connection from elsewhere is unaffected.
+TEST(abuse, three_reporting_addresses_ban_and_the_ban_holds) {
+    test_server server([](config& c) { c.trusted_proxies = "127.0.0.1"; });
+    auto from = [&](const std::string& address) {
+        return ws_client::connect(server.port(), {.forwarded_for = address});
+    };
+    auto victim = from("2001:db8:1:2::7");
+    victim->expect("welcome");
+    victim->send(R"({"type":"join","mode":"video"})");
+    victim->expect("queued");
+    for (const char* reporter : {"198.51.100.1", "198.51.100.2", "203.0.113.3"}) {
+        auto r = from(reporter);
+        r->expect("welcome");
+        r->send(R"({"type":"join","mode":"video"})");
+        r->expect("matched");
+        victim->expect("matched");
+        r->send(R"({"type":"report","reason":"harassment"})");
+        r->expect("queued");
+        EXPECT_EQ(victim->expect("peer_left")["reason"], "report");
+        if (std::string(reporter) != "203.0.113.3") {
+            r->send(R"({"type":"leave"})");
+            victim->send(R"({"type":"next"})");
+            victim->expect("queued");
+        }
+    }
+    auto b = victim->expect("banned");
+    EXPECT_EQ(b["reason"], "reports");
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    EXPECT_NEAR(b["until"].get<double>(), static_cast<double>((now + 1h).count()), 5);
+    EXPECT_EQ(victim->wait_closed(), 1008);
+
+    // Another address of the same /64 is the same subscriber: refused.
+    auto again = from("2001:db8:1:2::8");
+    auto refused = again->recv();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ((*refused)["type"], "banned") << "no welcome first";
+    EXPECT_EQ(again->wait_closed(), 1008);
+    auto other = from("2001:db8:1:3::7");
+    EXPECT_TRUE(other->expect_next("welcome").contains("session"));
+    auto m = metrics_of(server.port());
+    EXPECT_NE(m.find("serendip_messages_out_total{type=\"banned\"} 2\n"), std::string::npos) << m;
+    EXPECT_NE(m.find("serendip_closes_total{reason=\"banned\"} 2\n"), std::string::npos) << m;
+}

@@ -82,8 +82,8 @@ struct peer {
     json welcome;
 };
 
-peer connect(std::uint16_t port, const std::string& path = "/ws") {
-    peer p{ws_client::connect(port, {.path = path}), {}, {}, {}};
+peer connect(std::uint16_t port, const std::string& path = "/ws", const std::string& forwarded_for = {}) {
+    peer p{ws_client::connect(port, {.path = path, .forwarded_for = forwarded_for}), {}, {}, {}};
     p.welcome = p.ws->expect_next("welcome", 10s);
     p.session = p.welcome["session"];
     p.token = p.welcome["resume"];
@@ -669,4 +669,41 @@ TEST(redis_in_process, stops_cleanly_with_redis_up_and_down) {
         EXPECT_EQ(redis.cmd({"HGET", "sd:s:" + session, "c"}).str, "0");
         EXPECT_TRUE(redis.keys_without_ttl().empty());
     }
+}
+
+// Bans live in Redis: reports made on two instances ban an address whose
+// session is on a third, and every instance refuses it afterwards. Every
+// key the reports and the ban made has a TTL.
+TEST_F(redis_multi, reports_on_several_instances_ban_everywhere) {
+    auto s = start(3, {"--trusted-proxy", "127.0.0.1", "--address-secret", "shared-test-secret"});
+    auto victim = connect(s[0]->port(), "/ws", "192.0.2.10");
+    victim.ws->send(join());
+    victim.ws->expect("queued");
+    int i = 0;
+    for (const char* reporter : {"198.51.100.1", "198.51.100.2", "198.51.100.3"}) {
+        auto r = connect(s[1 + i++ % 2]->port(), "/ws", reporter);
+        r.ws->send(join());
+        EXPECT_EQ(r.ws->expect("matched", 10s)["role"], "answerer");
+        victim.ws->expect("matched", 10s);
+        r.ws->send(json{{"type", "report"}, {"reason", "nudity"}});
+        EXPECT_EQ(victim.ws->expect("peer_left", 10s)["reason"], "report");
+        if (i < 3) {
+            r.ws->send(json{{"type", "leave"}});
+            victim.ws->send(json{{"type", "next"}});
+            victim.ws->expect("queued");
+        }
+    }
+    EXPECT_EQ(victim.ws->expect("banned", 10s)["reason"], "reports");
+    EXPECT_EQ(victim.ws->wait_closed(), 1008);
+    for (auto& instance : s) {
+        auto again = ws_client::connect(instance->port(), {.forwarded_for = "192.0.2.10"});
+        auto f = again->recv();
+        ASSERT_TRUE(f);
+        EXPECT_EQ((*f)["type"], "banned");
+        EXPECT_EQ(again->wait_closed(), 1008);
+    }
+    EXPECT_EQ(redis.cmd({"KEYS", "sd:ban:*"}).items.size(), 1u);
+    EXPECT_EQ(redis.cmd({"KEYS", "sd:rl:*"}).items.size(), 3u) << "each reporter's hour";
+    EXPECT_TRUE(redis.cmd({"KEYS", "sd:ra:*"}).items.empty()) << "counts start over after a ban";
+    expect_every_key_has_a_ttl();
 }

@@ -89,8 +89,9 @@ std::unique_ptr<ws_client::impl> handshake(std::uint16_t port, const ws_client::
     beast::get_lowest_layer(i->ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     std::string host = opts.host.empty() ? "127.0.0.1:" + std::to_string(port) : opts.host;
     std::string origin = opts.origin.value_or("http://127.0.0.1:" + std::to_string(port));
-    i->ws.set_option(websocket::stream_base::decorator([origin](websocket::request_type& req) {
+    i->ws.set_option(websocket::stream_base::decorator([origin, fwd = opts.forwarded_for](websocket::request_type& req) {
         if (!origin.empty()) req.set(beast::http::field::origin, origin);
+        if (!fwd.empty()) req.set("X-Forwarded-For", fwd);
     }));
     i->ws.read_message_max(64 * 1024 * 1024);
     i->ws.handshake(res, host, opts.path, ec);

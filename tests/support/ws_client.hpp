@@ -29,6 +29,7 @@ public:
         std::optional<std::string> origin;  // default http://127.0.0.1:PORT; "" sends none
         std::string host;                   // default 127.0.0.1:PORT
         bool answer_pings = true;
+        std::string forwarded_for;          // sent as X-Forwarded-For if set (a trusted proxy's word)
     };
 
     // Connects and upgrades; throws std::runtime_error if the upgrade fails.

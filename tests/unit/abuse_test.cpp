@@ -153,3 +153,71 @@ TEST(ban_length, doubles_up_to_a_week) {
     EXPECT_EQ(ban_length(8), std::chrono::hours(168));
     EXPECT_EQ(ban_length(100), std::chrono::hours(168));
 }
+
+TEST(report_book, three_distinct_reporting_addresses_ban_for_an_hour) {
+    report_book book;
+    auto t = report_book::clock::time_point{} + 1000h;
+    EXPECT_FALSE(book.record("a", "victim", t));
+    EXPECT_FALSE(book.record("a", "victim", t + 1s)) << "the same address again counts once";
+    EXPECT_FALSE(book.record("a", "victim", t + 2s));
+    EXPECT_FALSE(book.banned_for("victim", "", t + 3s));
+    EXPECT_FALSE(book.record("b", "victim", t + 3s));
+    EXPECT_EQ(book.record("c", "victim", t + 4s), 1h);
+    EXPECT_EQ(book.banned_for("victim", "", t + 4s), 1h);
+    EXPECT_EQ(book.banned_for("victim", "", t + 4s + 30min + 500ms), 30min) << "rounded up";
+    EXPECT_FALSE(book.banned_for("victim", "", t + 4s + 1h));
+    EXPECT_FALSE(book.banned_for("a", "", t + 4s)) << "reporters are not banned";
+}
+
+TEST(report_book, one_address_never_bans_itself_or_another_alone) {
+    report_book book;
+    auto t = report_book::clock::time_point{} + 1000h;
+    for (int i = 0; i < 100; ++i) EXPECT_FALSE(book.record("a", "victim", t + i * 1h));
+    EXPECT_FALSE(book.record("b", "b", t));
+    EXPECT_FALSE(book.record("c", "c", t));
+    EXPECT_FALSE(book.record("d", "d", t));
+    EXPECT_FALSE(book.banned_for("b", "", t));
+    EXPECT_FALSE(book.record("", "victim", t)) << "an unknown address counts for nothing";
+}
+
+TEST(report_book, reports_older_than_the_window_are_forgotten) {
+    report_book book({.threshold = 3, .per_reporter_per_hour = 5});
+    auto t = report_book::clock::time_point{} + 1000h;
+    book.record("a", "victim", t);
+    book.record("b", "victim", t + 1h);
+    EXPECT_FALSE(book.record("c", "victim", t + 24h)) << "a's report is 24 h old";
+    EXPECT_EQ(book.record("d", "victim", t + 24h + 1s), 1h);
+    // Everything but the ban is swept once idle long enough; the ban record
+    // goes 7 days after it ends.
+    book.banned_for("x", "", t + 30h);
+    EXPECT_EQ(book.tracked(), 1u);
+    book.banned_for("x", "", t + 24h + 1s + 1h + 7 * 24h + 1min);
+    EXPECT_EQ(book.tracked(), 0u);
+}
+
+TEST(report_book, a_reporter_counts_five_reports_an_hour) {
+    report_book book({.threshold = 1, .per_reporter_per_hour = 5});
+    auto t = report_book::clock::time_point{} + 1000h;
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(book.record("r", "v" + std::to_string(i), t + i * 1s));
+    EXPECT_FALSE(book.record("r", "v5", t + 10s)) << "the sixth within the hour is not counted";
+    EXPECT_FALSE(book.banned_for("v5", "", t + 11s));
+    EXPECT_TRUE(book.record("r", "v6", t + 1h + 1s)) << "the hour slid";
+}
+
+TEST(report_book, repeated_bans_double_and_rotated_hashes_carry_them) {
+    report_book book({.threshold = 1, .per_reporter_per_hour = 100});
+    auto t = report_book::clock::time_point{} + 1000h;
+    EXPECT_EQ(book.record("a", "v", t), 1h);
+    t += 1h;
+    EXPECT_EQ(book.record("a", "v", t), 2h);
+    t += 2h;
+    EXPECT_EQ(book.record("a", "v", t), 4h);
+    // The day's key rotated: the address now hashes to "v2", yesterday's "v".
+    EXPECT_EQ(book.banned_for("v2", "v", t + 1h), 3h);
+    EXPECT_EQ(book.banned_for("v2", "", t + 2h), 2h) << "carried over to today's hash";
+    t += 4h;
+    EXPECT_EQ(book.record("a", "v2", t), 8h) << "the count came along";
+    // A week after the last ban ended, the count starts over.
+    t += 8h + 7 * 24h;
+    EXPECT_EQ(book.record("a", "v2", t), 1h);
+}
