@@ -200,7 +200,7 @@ def generic_addresses(text):
 class Forbidden:
     def __init__(self):
         self.rules = []
-        self.secrets = set()   # filled as the flow runs: tokens, TURN credentials
+        self.secrets = {}   # value -> what it is, filled as the flow runs: tokens, TURN credentials
 
     def literal(self, label, text, scopes=ALL_SCOPES, word=False):
         p = re.escape(text)
@@ -214,7 +214,7 @@ class Forbidden:
     def scan(self, items, scope):
         """items: (where, text). Returns a list of (where, label, excerpt)."""
         findings = []
-        secret_rules = [Rule(f"issued secret {s[:6]}...", re.escape(s), ALL_SCOPES, 0) for s in sorted(self.secrets)]
+        secret_rules = [Rule(what, re.escape(s), ALL_SCOPES, 0) for s, what in sorted(self.secrets.items())]
         for where, text in items:
             for rule in self.rules + secret_rules:
                 if scope not in rule.scopes:
@@ -704,14 +704,14 @@ class Flow:
     def record(self, msg):
         """Collects every secret the server handed out."""
         if msg.get("type") == "welcome" and isinstance(msg.get("resume"), str):
-            self.forbidden.secrets.add(msg["resume"])
+            self.forbidden.secrets[msg["resume"]] = "a resume token the server issued"
         for s in msg.get("iceServers") or []:
             for field in ("username", "credential"):
                 v = s.get(field)
                 if isinstance(v, str):
-                    self.forbidden.secrets.add(v)
+                    self.forbidden.secrets[v] = f"a TURN {field} the server issued"
                     if field == "username" and ":" in v:
-                        self.forbidden.secrets.add(v.split(":", 1)[1])  # the pseudonym
+                        self.forbidden.secrets[v.split(":", 1)[1]] = "a TURN pseudonym the server issued"
 
     def check(self, cond, desc, details=()):
         return self.results.check(cond, f"{self.run_name}: {desc}", details)
@@ -723,6 +723,19 @@ class Flow:
         except (FlowError, websockets.exceptions.WebSocketException, OSError, asyncio.TimeoutError) as e:
             self.check(False, f"{name}: completed", [str(e)])
             return False
+
+    async def until_dropped(self, session):
+        """Until the store knows the session's connection is gone (so that
+        what its partner sends now is held, not sent to the closed one)."""
+        if not self.redis:
+            await asyncio.sleep(0.5)  # the memory store learns it at the close
+            return
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            if self.redis.cmd("HGET", f"sd:s:{session}", "c") == b"0":
+                return
+            await asyncio.sleep(0.05)
+        raise FlowError(f"Redis never marked session {session} disconnected (sd:s:{session} field c)")
 
     # -- snapshots of Redis ------------------------------------------------
 
@@ -843,7 +856,7 @@ class Flow:
         b, c = self.bob, self.carol
         session, token = c.welcome["session"], c.welcome["resume"]
         await c.close()
-        await asyncio.sleep(0.5)
+        await self.until_dropped(session)
         held = [{"candidate": x} for x in candidates("bob", BOB)[:3]]
         held.insert(0, {"description": {"type": "offer", "sdp": sdp("offer", "bob", BOB)}})
         for d in held:
@@ -1092,7 +1105,8 @@ def self_check(args):
     started = time.time()
     f = standard_forbidden()
     token = "q3R8vT2mXc9LpZ0aB7nD1w"
-    f.secrets |= {token, "1764355200:9f3c2a7b4e1d08c6a5f2e7d1", "9f3c2a7b4e1d08c6a5f2e7d1", "mR2x6yBc0Wq8a1r2hXzd1fC1p9Q="}
+    f.secrets.update({token: "a resume token", "1764355200:9f3c2a7b4e1d08c6a5f2e7d1": "a TURN username",
+                      "9f3c2a7b4e1d08c6a5f2e7d1": "a TURN pseudonym", "mR2x6yBc0Wq8a1r2hXzd1fC1p9Q=": "a TURN credential"})
     ts = "2025-01-01 12:34:56.789 info"
     bad = {
         "IPv4 in a log line": f"{ts} open session=abc from 203.0.113.7",
