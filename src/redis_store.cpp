@@ -52,16 +52,28 @@ std::optional<E> from_name(std::string_view n, std::size_t count) {
     return std::nullopt;
 }
 
-std::string sha1_hex(std::string_view text) {
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+std::string hex(const unsigned char* bytes, std::size_t n) {
     std::string out;
     char buf[3];
-    for (unsigned char b : digest) {
-        std::snprintf(buf, sizeof buf, "%02x", b);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::snprintf(buf, sizeof buf, "%02x", bytes[i]);
         out += buf;
     }
     return out;
+}
+
+std::string sha1_hex(std::string_view text) {
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    return hex(digest, sizeof digest);
+}
+
+// Redis never sees a resume token, only this (128 bits of its SHA-256):
+// whoever can read Redis still cannot resume anyone's session.
+std::string token_key(std::string_view token) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+    return hex(digest, 16);
 }
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
@@ -444,11 +456,11 @@ void redis_store::connect(const session_id& id, const std::string& resume_token,
     asio::post(strand_, [this, id, resume_token, address] {
         if (stopped_) return;
         auto& l = locals_[id];
-        l.token = resume_token;
+        l.token = token_key(resume_token);
         l.address = address;
         update_counts();
         if (!link_->ready()) return;  // created by the restore when Redis is back
-        eval("connect", {id, resume_token, address}, [](bool, const redis_reply&) {});
+        eval("connect", {id, l.token, address}, [](bool, const redis_reply&) {});
     });
 }
 
@@ -457,7 +469,7 @@ void redis_store::resume(const std::string& token, const std::string& new_token,
     asio::post(strand_, [this, token, new_token, address, done = std::move(done)]() mutable {
         if (stopped_ || !ready_.load()) return asio::post(strand_, [done = std::move(done)] { done(std::nullopt); });
         ++resumes_in_flight_;
-        eval("resume", {token, new_token, address}, [this, new_token, address,
+        eval("resume", {token_key(token), token_key(new_token), address}, [this, new_token, address,
                                                      done = std::move(done)](bool ok, const redis_reply& extra) {
             --resumes_in_flight_;
             std::optional<resumed> result;
@@ -465,7 +477,7 @@ void redis_store::resume(const std::string& token, const std::string& new_token,
                 const auto& e = extra.elements;
                 resumed r{e[0].str, {}};
                 local& l = locals_[r.id];
-                l.token = new_token;
+                l.token = token_key(new_token);
                 l.address = address;
                 if (!e[1].str.empty())
                     l.last_join = protocol::join{e[1].str == "text" ? protocol::mode::text : protocol::mode::video,

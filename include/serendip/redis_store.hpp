@@ -69,7 +69,7 @@ public:
 
 private:
     struct local {
-        std::string token;
+        std::string token;    // the resume token's key in Redis (token_key), never the token
         std::string address;  // hash, restored with the session
         std::optional<protocol::join> last_join;
         bool waiting = false;
