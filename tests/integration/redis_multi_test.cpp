@@ -358,10 +358,14 @@ TEST_F(redis_multi, signals_never_reach_a_former_partner) {
 // intersection of both sides' interests, a pair without one is made only of
 // open sides, and no two waiting users could have been paired.
 TEST_F(redis_multi, property_with_interests_and_blocks_on_three_instances) {
-    auto s = start(3, {"--fallback-after", "300ms"});
+    // Rounds come ~1.5 s apart, so skips are "quick" (within 2 s of a match)
+    // or not by timing alone; the cooldown would then refuse a random join
+    // and the model would be off. The cooldown has its own tests.
+    auto s = start(3, {"--fallback-after", "300ms", "--free-quick-skips", "1000000"});
     struct user {
         peer p;
-        json join;  // the last join sent, or null
+        json join;  // the last join the server took, or null
+        json previous_join;  // in case the one just sent is refused
         enum { idle, waiting, paired } state = idle;
         std::string partner;
         json common;
@@ -392,6 +396,7 @@ TEST_F(redis_multi, property_with_interests_and_blocks_on_three_instances) {
             int r = pick(10);
             json sent;
             if (u.join.is_null() || r < 2) {
+                u.previous_join = u.join;
                 sent = u.join = random_join();
             } else if (r < 5) {
                 sent = json{{"type", "next"}};
@@ -414,6 +419,8 @@ TEST_F(redis_multi, property_with_interests_and_blocks_on_three_instances) {
                 else if (type == "peer_left") u.state = u.state == user::paired ? user::idle : u.state;
                 // The partner may have moved on first: then the report did nothing.
                 else if (type == "error" && (*f)["ref"] == "report") u.reported.clear();
+                // A refused join leaves the server with the one before.
+                else if (type == "error" && (*f)["ref"] == "join") u.join = u.previous_join;
             }
             if (!u.reported.empty()) blocked.insert({u.p.session, u.reported});
             u.reported.clear();
