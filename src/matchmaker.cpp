@@ -295,6 +295,13 @@ bool matchmaker::is_queued(const session_id& id) const {
     return s && s->queued.has_value();
 }
 
+void matchmaker::revoke_resume(const session_id& id) {
+    auto* s = find(id);
+    if (!s || s->token.empty()) return;
+    tokens_.erase(s->token);
+    s->token.clear();
+}
+
 std::string matchmaker::address_of(const session_id& id) const {
     auto* s = find(id);
     return s ? s->address : std::string{};

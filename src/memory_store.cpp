@@ -87,8 +87,10 @@ void memory_store::report(const session_id& id, protocol::report_reason) {
         auto partner = rules_.partner_of(id);
         actions out = rules_.report(id, now);
         if (partner)
-            if (auto ban = reports_.record(rules_.address_of(id), rules_.address_of(*partner), now))
+            if (auto ban = reports_.record(rules_.address_of(id), rules_.address_of(*partner), now)) {
                 out.push_back({*partner, out::banned{*ban}});
+                rules_.revoke_resume(*partner);  // not from another address either
+            }
         return out;
     });
 }

@@ -475,9 +475,14 @@ elseif OP == 'report' then
   touch(id)
   touch(partner)
   local r = end_pair(id, 'report', {h[4], h[5]})
-  local ph = get(partner, 'c', 'i', 'hn', 'a')
+  local ph = get(partner, 'c', 'i', 'hn', 'a', 'k')
   local ban = count_report(h[9], ph[4])
-  if ban then emit(partner, 'b', S(ban), nil, nil, ph) end
+  if ban then
+    emit(partner, 'b', S(ban), nil, nil, ph)
+    -- Not resumable, not from another address either.
+    if ph[5] then redis.call('DEL', 'sd:t:' .. ph[5]) end
+    redis.call('HSET', SK(partner), 'k', '')
+  end
   arrive(id, {h[1], h[2], h[3], h[6], h[7], h[8], r, '1'}, false)
   return finish()
 elseif OP == 'signal' then

@@ -313,6 +313,11 @@ TYPED_TEST(store_contract, three_reporting_addresses_ban_the_reported_address) {
     // The day's key rotated: found under yesterday's hash, kept under today's.
     EXPECT_TRUE(this->ban_of("addr-v-tomorrow", "addr-v"));
     EXPECT_TRUE(this->ban_of("addr-v-tomorrow"));
+    // Its session cannot be resumed, not even from another address.
+    this->store_->disconnect(v);
+    std::promise<std::optional<resumed>> p;
+    this->store_->resume("tok-v", "tok-v2", "addr-elsewhere", [&](std::optional<resumed> r) { p.set_value(std::move(r)); });
+    EXPECT_FALSE(p.get_future().get());
 }
 
 // One address counts at most 5 reports an hour, and never against itself.

@@ -86,6 +86,8 @@ public:
     actions signal(const session_id& id, std::string data, steady_time now);
     // The connection dropped: out of the queue at once, the session held.
     actions disconnect(const session_id& id, steady_time now);
+    // The session can no longer be resumed (its address was banned).
+    void revoke_resume(const session_id& id);
 
     // Fires what is due: interest fallbacks, silent-pair timeouts, expired holds.
     actions advance(steady_time now);
