@@ -142,14 +142,14 @@ void check_responses(std::string_view input, std::string_view output) {
 // plain overload, found by argument-dependent lookup and preferred to the
 // template in net.hpp.
 namespace serendip::net {
-void start_websocket(test_stream&&, request&& req, std::string token, std::string address_hash, context& ctx) {
+void start_websocket(test_stream&&, request&& req, std::string token, address_hashes address, context& ctx) {
     CHECK(!ctx.draining);
     CHECK(req.method() == http::verb::get);
     CHECK(path_of(req.target()) == "/ws");
     CHECK(req.count(http::field::origin) == 1 && !req[http::field::origin].empty());
     CHECK(req[http::field::origin] == "http://" + std::string(req[http::field::host]));
     CHECK(valid_token(token));
-    CHECK(address_hash.empty());  // no admission rules here
+    CHECK(address.today.empty() && address.yesterday.empty());  // no address hashing here
     ++w->upgrades;
 }
 }  // namespace serendip::net
