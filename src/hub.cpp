@@ -59,15 +59,15 @@ frame banned_frame(std::chrono::seconds length) {
 // A banned address gets `banned` and no session (docs/protocol.md).
 void hub::open(std::weak_ptr<client_link> link, address_hashes address, std::string resume_token,
                std::function<void(opened)> done) {
-    auto today = address.today;  // not moved from `address` while check_ban reads it
-    store_.check_ban(address, [this, link = std::move(link), address = std::move(today),
+    // `today` is copied, not moved: check_ban reads `address` too.
+    store_.check_ban(address, [this, link = std::move(link), today = address.today,
                                resume_token = std::move(resume_token),
                                done = std::move(done)](std::optional<std::chrono::seconds> ban) mutable {
         if (ban) {
             asio::post(strand_, [ban, done = std::move(done)] { done({{}, {{server_type::banned, banned_frame(*ban)}}}); });
             return;
         }
-        open_session(std::move(link), std::move(address), std::move(resume_token), std::move(done));
+        open_session(std::move(link), std::move(today), std::move(resume_token), std::move(done));
     });
 }
 

@@ -360,6 +360,12 @@ local function tick()
   end
 end
 
+-- A ban on `addr` until `till` (ms), its `n`th; remembered a week after it ends.
+local function set_ban(addr, till, n)
+  redis.call('HSET', BANK(addr), 'u', S(till), 'n', n)
+  redis.call('PEXPIRE', BANK(addr), S(till - NOW + WEEK))
+end
+
 -- Reports and bans by address hash: the rules of abuse_rules.hpp's
 -- report_book. Returns the length (ms) of the ban this report imposes.
 local function count_report(reporter, reported)
@@ -380,8 +386,7 @@ local function count_report(reporter, reported)
   if n > 0 and tonumber(b[1]) + WEEK <= NOW then n = 0 end  -- too old to double
   local len = WEEK
   if n < 8 then len = math.min(HOUR * 2 ^ n, WEEK) end
-  redis.call('HSET', BANK(reported), 'u', S(NOW + len), 'n', n + 1)
-  redis.call('PEXPIRE', BANK(reported), S(len + WEEK))
+  set_ban(reported, NOW + len, n + 1)
   return len
 end
 
@@ -405,8 +410,7 @@ elseif OP == 'ban' then
   if not b then
     b = active(ARGV[A + 1])
     if b then
-      redis.call('HSET', BANK(ARGV[A]), 'u', b[1], 'n', b[2])
-      redis.call('PEXPIRE', BANK(ARGV[A]), S(tonumber(b[1]) - NOW + WEEK))
+      set_ban(ARGV[A], tonumber(b[1]), b[2])
     end
   end
   return finish({b and S(tonumber(b[1]) - NOW) or '-1'})

@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <cstdio>
 
 namespace serendip {
@@ -78,6 +79,15 @@ std::string token_key(std::string_view token) {
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
 
+// What the script says is left of a ban (ms, as text), rounded up to whole
+// seconds (a client told "0 s" would retry at once); nullopt if none.
+std::optional<std::chrono::seconds> ban_left(std::string_view ms_text) {
+    long long left = 0;
+    std::from_chars(ms_text.data(), ms_text.data() + ms_text.size(), left);
+    if (left <= 0) return std::nullopt;
+    return std::chrono::ceil<std::chrono::seconds>(std::chrono::milliseconds(left));
+}
+
 // "to US kind US a US b US c" into an action. For `matched`, `m` gets the
 // partner, its instance and the pair id; for a signal an instance published
 // directly, `from` gets its sender.
@@ -108,11 +118,7 @@ std::optional<action> decode(std::string_view text, redis_store_match* m, sessio
         a.what = out::error{*c, *ref};
         break;
     }
-    case 'b': {
-        long long left = std::atoll(std::string(f[2]).c_str());
-        a.what = out::banned{std::chrono::ceil<std::chrono::seconds>(std::chrono::milliseconds(std::max(left, 1LL)))};
-        break;
-    }
+    case 'b': a.what = out::banned{ban_left(f[2]).value_or(std::chrono::seconds(1))}; break;
     default: return std::nullopt;
     }
     return a;
@@ -444,10 +450,7 @@ void redis_store::check_ban(const address_hashes& address,
         if (stopped_ || !link_->ready() || address.today.empty()) return answer(std::nullopt);
         eval("ban", {address.today, address.yesterday},
              [answer = std::move(answer)](bool ok, const redis_reply& extra) mutable {
-                 long long left = -1;
-                 if (ok && extra.elements.size() == 1) left = std::atoll(extra.elements[0].str.c_str());
-                 if (left <= 0) return answer(std::nullopt);
-                 answer(std::chrono::ceil<std::chrono::seconds>(std::chrono::milliseconds(left)));
+                 answer(ok && extra.elements.size() == 1 ? ban_left(extra.elements[0].str) : std::nullopt);
              });
     });
 }

@@ -438,8 +438,8 @@ void start_websocket(Stream&& stream, request&& req, std::string resume_token, a
         tcp::socket socket = stream.release_socket();
         auto* strand = socket.get_executor().template target<asio::strand<asio::io_context::executor_type>>();
         auto protocol = socket.local_endpoint().protocol();
-        strand_socket bare(*strand, protocol, socket.release());
-        std::make_shared<ws_session<strand_socket>>(std::move(bare), ctx, std::move(address))
+        strand_socket on_strand(*strand, protocol, socket.release());
+        std::make_shared<ws_session<strand_socket>>(std::move(on_strand), ctx, std::move(address))
             ->run(std::move(req), std::move(resume_token));
     } else {
         std::make_shared<ws_session<Stream>>(std::move(stream), ctx, std::move(address))
