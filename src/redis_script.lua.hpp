@@ -1,48 +1,59 @@
 #pragma once
 // The matchmaking script, run by EVALSHA (see docs/redis.md). It is one
-// script with an operation name as its first argument, so every instance runs
-// exactly the same rules and Redis runs each operation atomically: two
-// instances can never both take the same waiting user.
+// script that runs a batch of named operations, so every instance runs
+// exactly the same rules and Redis runs each batch atomically: two instances
+// can never both take the same waiting user.
 //
 // Embedded as a raw string rather than installed as a .lua file: the binary
 // then cannot run with a script of another version, and needs no install
 // path. Keys are built inside the script, so it needs a single (non-cluster)
 // Redis, which is what this store supports.
 //
-// Arguments: op, instance, fallback_ms, pair_timeout_ms, resume_ms,
-// held_max, recent_max, session_ttl_ms, instance_ttl_ms, report threshold,
-// reports per hour, expiry, then the op's own. Reply: {delay_ms to the next deadline or -1, {extra}}. Actions
-// for sessions are published to their instance's channel. An action is "to US kind US a US b US c": kinds q (queued: mode,
-// interests), m (matched: role, common, then partner US partner's instance
-// US pair id), s (signal: data, and the sender when an instance published it
-// directly), l (peer_left: reason), e (error: code, ref), b (banned: ms
-// left), x (resumed on another instance: close the old connection). Lists inside a field are
-// joined with RS. Batches published to another instance's channel are
-// joined with GS.
+// Arguments: instance, fallback_ms, pair_timeout_ms, resume_ms, held_max,
+// recent_max, session_ttl_ms, instance_ttl_ms, report threshold, reports per
+// hour; then each operation as name, expiry (Redis ms, 0: none), argument
+// count, arguments. Reply: {delay_ms to the next deadline or -1, {one answer
+// per operation}}. Actions for sessions are published to their instance's
+// channel, one PUBLISH per instance per batch. An action is "to US kind US a
+// US b US c": kinds q (queued: mode, interests), m (matched: role, common,
+// then partner US partner's instance US pair id), s (signal: data, and the
+// sender when an instance published it directly), l (peer_left: reason), e
+// (error: code, ref), b (banned: ms left), x (resumed on another instance:
+// close the old connection). Lists inside a field are joined with RS, the
+// actions of one PUBLISH with GS.
 //
-// Cost matters here: Redis runs every script on its one thread, so each
-// operation reads a session hash once (HMGET of every field it needs) and
-// writes it once. A cleared field is stored as '' so that one HSET can clear
-// and set together; `get` reads '' back as false.
+// Cost matters here: Redis runs every script on its one thread. A call costs
+// about 15 us before its first operation (arguments, helpers, TIME), so
+// instances send what piled up while their previous call ran as one batch;
+// and each operation reads a session hash once (HMGET of every field it
+// needs) and writes it once. A cleared field is stored as '' so that one HSET
+// can clear and set together; `get` reads '' back as false.
 
 namespace serendip::detail {
 
 inline constexpr const char* redis_script = R"LUA(
 local US, RS, GS = '\31', '\30', '\29'
-local OP, SELF = ARGV[1], ARGV[2]
-local FALLBACK, PAIR_TIMEOUT, RESUME = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local HELD_MAX, RECENT_MAX = tonumber(ARGV[6]), tonumber(ARGV[7])
-local SESS_TTL, INST_TTL = tonumber(ARGV[8]), tonumber(ARGV[9])
+local SELF = ARGV[1]
+local FALLBACK, PAIR_TIMEOUT, RESUME = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local HELD_MAX, RECENT_MAX = tonumber(ARGV[5]), tonumber(ARGV[6])
+local SESS_TTL, INST_TTL = tonumber(ARGV[7]), tonumber(ARGV[8])
 local HOLD_TTL = RESUME + SESS_TTL
-local REPORT_THRESHOLD, REPORTS_PER_HOUR = tonumber(ARGV[10]), tonumber(ARGV[11])
-local EXPIRES = tonumber(ARGV[12])
+local REPORT_THRESHOLD, REPORTS_PER_HOUR = tonumber(ARGV[9]), tonumber(ARGV[10])
 local HOUR, DAY, WEEK = 3600000, 86400000, 604800000
 
+-- One clock reading for the whole batch; `stamp` makes the microsecond
+-- stamps (queue order, pair ids, generations) unique within it.
 local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local NOW_US = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local NOW_S = string.format('%.0f', NOW)
+local stamps = 0
 
 local function S(n) return string.format('%.0f', n) end
+local function stamp()
+  stamps = stamps + 1
+  return S(NOW_US + stamps)
+end
 local function SK(id) return 'sd:s:' .. id end
 local function BK(id) return 'sd:b:' .. id end
 local function HK(id) return 'sd:h:' .. id end
@@ -66,9 +77,10 @@ local function split(s, sep)
   end
   return out
 end
-local function has(list, x)
-  for _, v in ipairs(list) do if v == x then return true end end
-  return false
+-- Whether the RS-joined `list` holds `x` (no table, no substrings: cheap).
+local function listed(list, x)
+  if not list or list == '' then return false end
+  return string.find(RS .. list .. RS, RS .. x .. RS, 1, true) ~= nil
 end
 
 -- A session's fields; missing and cleared ('') ones are false.
@@ -156,10 +168,17 @@ end
 
 -- The last RECENT_MAX partners, `partner` added.
 local function recent_with(r, partner)
-  local list = split(r, RS)
-  list[#list + 1] = partner
-  while #list > RECENT_MAX do table.remove(list, 1) end
-  return table.concat(list, RS)
+  if RECENT_MAX < 1 then return '' end
+  if not r or r == '' then return partner end
+  r = r .. RS .. partner
+  local seps, at = 0, 0
+  while true do
+    at = string.find(r, RS, at + 1, true)
+    if not at then break end
+    seps = seps + 1
+  end
+  for _ = RECENT_MAX, seps do r = string.sub(r, string.find(r, RS, 1, true) + 1) end
+  return r
 end
 
 -- Ends id's pair; `mine` is id's {p, r} if already read. Returns id's recent
@@ -184,15 +203,17 @@ end
 -- The pair timeout (rule 8) is kept by the offerer's instance, which sees
 -- every signal of the pair.
 local function pair_up(older, newer, o, n, mode)
-  local common = {}
-  local nl = split(n.ints, RS)
-  for _, x in ipairs(split(o.ints, RS)) do if has(nl, x) then common[#common + 1] = x end end
+  local c = ''
+  if o.ints ~= '' and n.ints ~= '' then
+    local common = {}
+    for _, x in ipairs(split(o.ints, RS)) do if listed(n.ints, x) then common[#common + 1] = x end end
+    c = table.concat(common, RS)
+  end
   if o.queued then redis.call('ZREM', QK(mode), older) end
   if n.queued then redis.call('ZREM', QK(mode), newer) end
-  local pid = S(NOW_US)
+  local pid = stamp()
   redis.call('HSET', SK(older), 'p', newer, 'pid', pid, 'q', '', 'qm', '', 'qs', '')
   redis.call('HSET', SK(newer), 'p', older, 'pid', pid, 'q', '', 'qm', '', 'qs', '')
-  local c = table.concat(common, RS)
   emit(older, 'm', 'offerer', c, newer .. US .. n.h[2] .. US .. pid, o.h)
   emit(newer, 'm', 'answerer', c, older .. US .. o.h[2] .. US .. pid, n.h)
 end
@@ -201,18 +222,17 @@ end
 -- recent one (recent ones only when nobody else fits), then FIFO.
 -- Returns the best waiting partner for id as {id, seq, ints, h, queued}.
 local function find(id, mode, ints, open, recent, blocks)
-  local my_ints = split(ints, RS)
-  local my_recent = split(recent, RS)
+  local my_ints = (ints or '') ~= '' and split(ints, RS) or nil
   local best, best_rank = nil, 4
   -- The line is read in growing slices (8, 32, 128...; 1000 in all): the
   -- first few entries usually hold the match, and each entry read costs Lua.
   local seen, size, stale = 0, 8, 0
   while seen < 1000 do
     local first = seen - stale  -- stale entries removed meanwhile shift the rest
-    local cands = redis.call('ZRANGE', QK(mode), first, first + math.min(size, 1000 - seen) - 1, 'WITHSCORES')
+    local cands = redis.call('ZRANGE', QK(mode), first, first + math.min(size, 1000 - seen) - 1)
     if #cands == 0 then break end
-    seen, size = seen + #cands / 2, size * 4
-    for i = 1, #cands, 2 do
+    seen, size = seen + #cands, size * 4
+    for i = 1, #cands do
       local cid = cands[i]
       if cid ~= id and not (blocks and redis.call('SISMEMBER', BK(id), cid) == 1) then
         local c = get(cid, 'c', 'i', 'hn', 'ji', 'jf', 'qs', 'r', 'q')
@@ -222,14 +242,16 @@ local function find(id, mode, ints, open, recent, blocks)
           stale = stale + 1
         elseif alive(c[2]) and listening(c[2]) then
           local shared = false
-          for _, x in ipairs(split(c[4], RS)) do if has(my_ints, x) then shared = true; break end end
+          if my_ints and c[4] then
+            for _, x in ipairs(my_ints) do if listed(c[4], x) then shared = true; break end end
+          end
           if shared or (open and is_open(c[4] or '', c[5], c[6])) then
-            local is_recent = has(my_recent, cid) or has(split(c[7], RS), id)
+            local is_recent = listed(recent, cid) or listed(c[7], id)
             local rank = (is_recent and 2 or 0) + (shared and 0 or 1)
             if rank < best_rank then
-              best, best_rank = {id = cid, seq = tonumber(cands[i + 1]), ints = c[4] or '', h = c, queued = true}, rank
+              best, best_rank = {id = cid, seq = tonumber(c[8]), ints = c[4] or '', h = c, queued = true}, rank
               -- Without interests of my own, no candidate can share one: the first fit is best.
-              if rank == 0 or (rank == 1 and #my_ints == 0) then return best end
+              if rank == 0 or (rank == 1 and not my_ints) then return best end
             end
           end
         end
@@ -249,10 +271,10 @@ local function arrive(id, me, quiet)
     -- Anyone waiting arrived before this call: the older side.
     return pair_up(best.id, id, best, {ints = me[5] or '', h = me, queued = false}, me[4])
   end
-  local seq = S(NOW_US)
+  local seq = stamp()
   redis.call('ZADD', QK(me[4]), seq, id)
   redis.call('PEXPIRE', QK(me[4]), SESS_TTL)
-  redis.call('HSET', SK(id), 'q', seq, 'qm', me[4], 'qs', S(NOW))
+  redis.call('HSET', SK(id), 'q', seq, 'qm', me[4], 'qs', NOW_S)
   if (me[5] or '') ~= '' and me[6] == '1' then deadline(NOW + FALLBACK, 'o', id, seq) end
 end
 
@@ -272,7 +294,7 @@ local function hold(id)
   local h = get(id, 'c', 'i')
   if h[1] ~= '1' then return end
   dequeue(id)
-  local gen = S(NOW_US)
+  local gen = stamp()
   redis.call('HSET', SK(id), 'c', '0', 'hg', gen)
   redis.call('SREM', OK_(h[2]), id)
   deadline(NOW + RESUME, 'h', id, gen)
@@ -331,19 +353,17 @@ local function due_delay()
   return delay
 end
 
--- The delay to the earliest deadline is only worth reading when this call
--- added one (or is a tick/beat): the caller arms its timer with it.
-local function finish(extra, with_delay)
-  for inst, list in pairs(pubs) do
-    redis.call('PUBLISH', 'sd:c:' .. inst, table.concat(list, GS))
-  end
-  local delay = -1
-  if added_deadline or with_delay then delay = due_delay() end
-  return {delay, extra or {}}
+-- What one operation answers; the delay to the earliest deadline is only
+-- worth reading when the batch added one or holds a tick or beat (the caller
+-- arms its timer with it).
+local want_delay = false
+local function answer(extra, with_delay)
+  if with_delay then want_delay = true end
+  return extra or {}
 end
 
 local function tick()
-  local due = redis.call('ZRANGEBYSCORE', DK, '-inf', S(NOW), 'LIMIT', 0, 500)
+  local due = redis.call('ZRANGEBYSCORE', DK, '-inf', NOW_S, 'LIMIT', 0, 500)
   for _, m in ipairs(due) do
     redis.call('ZREM', DK, m)
     local f = split(m, US)
@@ -373,11 +393,11 @@ local function count_report(reporter, reported)
   local rl = RLK(reporter)
   redis.call('ZREMRANGEBYSCORE', rl, '-inf', S(NOW - HOUR))
   if redis.call('ZCARD', rl) >= REPORTS_PER_HOUR then return nil end
-  redis.call('ZADD', rl, S(NOW), S(NOW_US))
+  redis.call('ZADD', rl, NOW_S, stamp())
   redis.call('PEXPIRE', rl, HOUR)
   local ra = RAK(reported)
   redis.call('ZREMRANGEBYSCORE', ra, '-inf', S(NOW - DAY))
-  redis.call('ZADD', ra, S(NOW), reporter)
+  redis.call('ZADD', ra, NOW_S, reporter)
   redis.call('PEXPIRE', ra, DAY)
   if redis.call('ZCARD', ra) < REPORT_THRESHOLD then return nil end
   redis.call('DEL', ra)
@@ -390,206 +410,221 @@ local function count_report(reporter, reported)
   return len
 end
 
-local A = 13  -- first op argument
--- A client operation whose sender gave up waiting (Redis was frozen, the
--- reply late) must not take effect afterwards: the client was told
--- `unavailable`.
-if EXPIRES > 0 and NOW > EXPIRES then return {-1, {'stale'}} end
-if OP == 'connect' then
-  if redis.call('EXISTS', SK(ARGV[A])) == 0 then create(ARGV[A], ARGV[A + 1], ARGV[A + 2]) end
-  return finish()
-elseif OP == 'ban' then
-  -- The ms left of a ban on today's or yesterday's hash (ARGV[A], ARGV[A + 1]),
-  -- or -1; a ban found under yesterday's is carried over to today's.
-  local function active(addr)
-    if addr == '' then return nil end
-    local b = redis.call('HMGET', BANK(addr), 'u', 'n')
-    if b[1] and tonumber(b[1]) > NOW then return b end
-  end
-  local b = active(ARGV[A])
-  if not b then
-    b = active(ARGV[A + 1])
-    if b then
-      set_ban(ARGV[A], tonumber(b[1]), b[2])
+-- One operation: its name, then its arguments ARGV[A] to ARGV[LAST].
+local function run(OP, A, LAST)
+  if OP == 'connect' then
+    if redis.call('EXISTS', SK(ARGV[A])) == 0 then create(ARGV[A], ARGV[A + 1], ARGV[A + 2]) end
+    return answer()
+  elseif OP == 'ban' then
+    -- The ms left of a ban on today's or yesterday's hash (ARGV[A], ARGV[A + 1]),
+    -- or -1; a ban found under yesterday's is carried over to today's.
+    local function active(addr)
+      if addr == '' then return nil end
+      local b = redis.call('HMGET', BANK(addr), 'u', 'n')
+      if b[1] and tonumber(b[1]) > NOW then return b end
     end
-  end
-  return finish({b and S(tonumber(b[1]) - NOW) or '-1'})
-elseif OP == 'resume' then
-  local id = redis.call('GET', 'sd:t:' .. ARGV[A])
-  if not id then return finish({'-'}) end
-  local h = get(id, 'i', 'c', 'k', 'jm', 'ji', 'jf', 'p', 'q')
-  if not h[1] or h[3] ~= ARGV[A] then return finish({'-'}) end
-  -- Still connected to another instance: that one closes the old connection.
-  if h[2] == '1' and h[1] ~= SELF then publish(h[1], id .. US .. 'x' .. US .. US .. US) end
-  redis.call('DEL', 'sd:t:' .. ARGV[A])
-  redis.call('SET', 'sd:t:' .. ARGV[A + 1], id)
-  redis.call('SREM', OK_(h[1]), id)
-  redis.call('HSET', SK(id), 'i', SELF, 'k', ARGV[A + 1], 'c', '1', 'hn', '0', 'hg', '', 'a', ARGV[A + 2])
-  redis.call('SADD', OK_(SELF), id)
-  redis.call('PEXPIRE', OK_(SELF), SESS_TTL)
-  local held = redis.call('LRANGE', HK(id), 0, -1)
-  redis.call('DEL', HK(id))
-  touch(id)
-  local extra = {id, h[4] or '', h[5] or '', h[6] or '', h[7] or '', h[8] and '1' or '0', h[1]}
-  for _, x in ipairs(held) do extra[#extra + 1] = x end
-  return finish(extra)
-elseif OP == 'join' then
-  local id = ARGV[A]
-  local h = own(id, ARGV[A + 1], 'p', 'r', 'b', 'q', 'qm')
-  if not h then return finish() end
-  local r = end_pair(id, 'next', {h[4], h[5]})
-  if h[7] then redis.call('ZREM', QK(h[8]), id) end
-  local jm, ji, jf = ARGV[A + 2], ARGV[A + 3], ARGV[A + 4]
-  redis.call('HSET', SK(id), 'jm', jm, 'ji', ji, 'jf', jf, 'q', '', 'qm', '', 'qs', '')
-  arrive(id, {h[1], h[2], h[3], jm, ji, jf, r, h[6]}, false)
-  return finish()
-elseif OP == 'next' then
-  local id = ARGV[A]
-  local h = own(id, ARGV[A + 1], 'jm', 'ji', 'jf', 'p', 'r', 'b', 'q')
-  if not h then return finish() end
-  if not h[4] then
-    emit(id, 'e', 'bad_message', 'next', nil, h)
-    return finish()
-  end
-  local r = end_pair(id, 'next', {h[7], h[8]})
-  -- Already waiting: keep the place in line.
-  if h[10] then emit(id, 'q', h[4], h[5] or '', nil, h)
-  else arrive(id, {h[1], h[2], h[3], h[4], h[5], h[6], r, h[9]}, false) end
-  return finish()
-elseif OP == 'leave' then
-  local id = ARGV[A]
-  local h = own(id, ARGV[A + 1], 'p', 'r')
-  if not h then return finish() end
-  end_pair(id, 'leave', {h[4], h[5]})
-  dequeue(id)
-  return finish()
-elseif OP == 'report' then
-  local id = ARGV[A]
-  local h = own(id, ARGV[A + 1], 'p', 'r', 'jm', 'ji', 'jf', 'a')
-  if not h then return finish() end
-  local partner = h[4]
-  if not partner then
-    emit(id, 'e', 'not_paired', 'report', nil, h)
-    return finish()
-  end
-  redis.call('SADD', BK(id), partner)
-  redis.call('SADD', BK(partner), id)
-  redis.call('HSET', SK(id), 'b', '1')
-  redis.call('HSET', SK(partner), 'b', '1')
-  touch(id)
-  touch(partner)
-  local r = end_pair(id, 'report', {h[4], h[5]})
-  local ph = get(partner, 'c', 'i', 'hn', 'a', 'k')
-  local ban = count_report(h[9], ph[4])
-  if ban then
-    emit(partner, 'b', S(ban), nil, nil, ph)
-    -- Not resumable, not from another address either.
-    if ph[5] then redis.call('DEL', 'sd:t:' .. ph[5]) end
-    redis.call('HSET', SK(partner), 'k', '')
-  end
-  arrive(id, {h[1], h[2], h[3], h[6], h[7], h[8], r, '1'}, false)
-  return finish()
-elseif OP == 'signal' then
-  -- Signals normally go straight from instance to instance (PUBLISH); this
-  -- is the way when that cannot work: a partner away (held), on an unknown
-  -- or silent instance.
-  local id = ARGV[A]
-  local h = own(id, ARGV[A + 1], 'p')
-  if not h then return finish() end
-  local partner = h[4]
-  if not partner then
-    emit(id, 'e', 'not_paired', 'signal', nil, h)
-    return finish()
-  end
-  local ph = get(partner, 'c', 'i', 'hn')
-  if not ph[1] or (ph[1] == '1' and not alive(ph[2])) then
-    -- The partner's instance is gone: say so instead of dropping the signal.
-    if ph[1] then bury(ph[2]) end
-    end_pair(id, 'disconnect')
-    emit(id, 'l', 'disconnect', nil, nil, h)
-    return finish()
-  end
-  emit(partner, 's', ARGV[A + 2], nil, nil, ph)
-  return finish()
-elseif OP == 'relay' then
-  -- A direct signal that reached an instance no longer (or not yet) sure of
-  -- the pair: delivered if the pair holds, wherever the recipient is now.
-  local from, to = ARGV[A], ARGV[A + 1]
-  local th = get(to, 'c', 'i', 'hn', 'p')
-  if th[4] == from and get(from, 'p')[1] == to then emit(to, 's', ARGV[A + 2], nil, nil, th) end
-  return finish()
-elseif OP == 'timeout' then
-  -- Rule 8, fired by the offerer's instance: a pair that never signalled.
-  local id, pid = ARGV[A], ARGV[A + 1]
-  local h = get(id, 'p', 'pid')
-  if h[1] and h[2] == pid then
-    end_pair(id, 'timeout')
-    emit(id, 'l', 'timeout')
-  end
-  return finish()
-elseif OP == 'disconnect' then
-  local id = ARGV[A]
-  if get(id, 'i')[1] == SELF then hold(id) end
-  return finish()
-elseif OP == 'tick' then
-  tick()
-  return finish(nil, true)
-elseif OP == 'beat' then
-  -- ARGV[A]: sessions here; then sessions to refresh.
-  local prev = redis.call('ZSCORE', INSTS, SELF)
-  local had = redis.call('EXISTS', IK(SELF))
-  redis.call('SET', IK(SELF), ARGV[A], 'PX', INST_TTL)
-  redis.call('ZADD', INSTS, S(NOW), SELF)
-  redis.call('PEXPIRE', INSTS, SESS_TTL + INST_TTL)
-  redis.call('PEXPIRE', OK_(SELF), SESS_TTL)
-  for _, mode in ipairs({'video', 'text'}) do redis.call('PEXPIRE', QK(mode), SESS_TTL) end
-  if redis.call('EXISTS', DK) == 1 then redis.call('PEXPIRE', DK, SESS_TTL + RESUME + PAIR_TIMEOUT) end
-  -- The sessions whose TTLs this beat refreshes (a tenth of the instance's).
-  for i = A + 1, #ARGV do touch(ARGV[i]) end
-  -- Bury instances that stopped beating, unless this one was silent as long
-  -- (then Redis itself was frozen or away and everyone looks dead).
-  if prev and NOW - tonumber(prev) < INST_TTL then
-    for _, inst in ipairs(redis.call('ZRANGEBYSCORE', INSTS, '-inf', S(NOW - INST_TTL))) do
-      if inst ~= SELF and redis.call('EXISTS', IK(inst)) == 0 then bury(inst) end
-    end
-  end
-  local others = 0
-  for _, inst in ipairs(redis.call('ZRANGE', INSTS, 0, -1)) do
-    if inst ~= SELF then others = others + tonumber(redis.call('GET', IK(inst)) or '0') end
-  end
-  tick()
-  return finish({had, others, NOW}, true)
-elseif OP == 'restore' then
-  -- Groups of 8: id, token, address, mode, interests, fallback, waiting, partner.
-  local i = A
-  while ARGV[i] do
-    local id, tok, addr, jm, ji, jf, waiting, partner =
-      ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-    i = i + 8
-    local fresh = redis.call('EXISTS', SK(id)) == 0
-    if own(id, tok) then
-      -- This instance knows best whether its own user is waiting.
-      if waiting ~= '1' then dequeue(id) end
-      if fresh then redis.call('HSET', SK(id), 'a', addr, 'jm', jm, 'ji', ji, 'jf', jf) end
-      local h = get(id, 'c', 'i', 'hn', 'jm', 'ji', 'jf', 'r', 'b', 'p', 'q')
-      if not h[9] and partner ~= '' then
-        local pp = get(partner, 'p')[1]
-        -- Its own instance restores the other half.
-        if not pp or pp == id then redis.call('HSET', SK(id), 'p', partner, 'pid', '0') end
-      elseif not h[9] and not h[10] and waiting == '1' then
-        arrive(id, h, true)
-      elseif not h[9] and h[10] then
-        -- Still waiting: partners may have become reachable meanwhile (rule 4).
-        retry(id)
+    local b = active(ARGV[A])
+    if not b then
+      b = active(ARGV[A + 1])
+      if b then
+        set_ban(ARGV[A], tonumber(b[1]), b[2])
       end
     end
+    return answer({b and S(tonumber(b[1]) - NOW) or '-1'})
+  elseif OP == 'resume' then
+    local id = redis.call('GET', 'sd:t:' .. ARGV[A])
+    if not id then return answer({'-'}) end
+    local h = get(id, 'i', 'c', 'k', 'jm', 'ji', 'jf', 'p', 'q')
+    if not h[1] or h[3] ~= ARGV[A] then return answer({'-'}) end
+    -- Still connected to another instance: that one closes the old connection.
+    if h[2] == '1' and h[1] ~= SELF then publish(h[1], id .. US .. 'x' .. US .. US .. US) end
+    redis.call('DEL', 'sd:t:' .. ARGV[A])
+    redis.call('SET', 'sd:t:' .. ARGV[A + 1], id)
+    redis.call('SREM', OK_(h[1]), id)
+    redis.call('HSET', SK(id), 'i', SELF, 'k', ARGV[A + 1], 'c', '1', 'hn', '0', 'hg', '', 'a', ARGV[A + 2])
+    redis.call('SADD', OK_(SELF), id)
+    redis.call('PEXPIRE', OK_(SELF), SESS_TTL)
+    local held = redis.call('LRANGE', HK(id), 0, -1)
+    redis.call('DEL', HK(id))
+    touch(id)
+    local extra = {id, h[4] or '', h[5] or '', h[6] or '', h[7] or '', h[8] and '1' or '0', h[1]}
+    for _, x in ipairs(held) do extra[#extra + 1] = x end
+    return answer(extra)
+  elseif OP == 'join' then
+    local id = ARGV[A]
+    local h = own(id, ARGV[A + 1], 'p', 'r', 'b', 'q', 'qm')
+    if not h then return answer() end
+    local r = end_pair(id, 'next', {h[4], h[5]})
+    if h[7] then redis.call('ZREM', QK(h[8]), id) end
+    local jm, ji, jf = ARGV[A + 2], ARGV[A + 3], ARGV[A + 4]
+    redis.call('HSET', SK(id), 'jm', jm, 'ji', ji, 'jf', jf, 'q', '', 'qm', '', 'qs', '')
+    arrive(id, {h[1], h[2], h[3], jm, ji, jf, r, h[6]}, false)
+    return answer()
+  elseif OP == 'next' then
+    local id = ARGV[A]
+    local h = own(id, ARGV[A + 1], 'jm', 'ji', 'jf', 'p', 'r', 'b', 'q')
+    if not h then return answer() end
+    if not h[4] then
+      emit(id, 'e', 'bad_message', 'next', nil, h)
+      return answer()
+    end
+    local r = end_pair(id, 'next', {h[7], h[8]})
+    -- Already waiting: keep the place in line.
+    if h[10] then emit(id, 'q', h[4], h[5] or '', nil, h)
+    else arrive(id, {h[1], h[2], h[3], h[4], h[5], h[6], r, h[9]}, false) end
+    return answer()
+  elseif OP == 'leave' then
+    local id = ARGV[A]
+    local h = own(id, ARGV[A + 1], 'p', 'r')
+    if not h then return answer() end
+    end_pair(id, 'leave', {h[4], h[5]})
+    dequeue(id)
+    return answer()
+  elseif OP == 'report' then
+    local id = ARGV[A]
+    local h = own(id, ARGV[A + 1], 'p', 'r', 'jm', 'ji', 'jf', 'a')
+    if not h then return answer() end
+    local partner = h[4]
+    if not partner then
+      emit(id, 'e', 'not_paired', 'report', nil, h)
+      return answer()
+    end
+    redis.call('SADD', BK(id), partner)
+    redis.call('SADD', BK(partner), id)
+    redis.call('HSET', SK(id), 'b', '1')
+    redis.call('HSET', SK(partner), 'b', '1')
+    touch(id)
+    touch(partner)
+    local r = end_pair(id, 'report', {h[4], h[5]})
+    local ph = get(partner, 'c', 'i', 'hn', 'a', 'k')
+    local ban = count_report(h[9], ph[4])
+    if ban then
+      emit(partner, 'b', S(ban), nil, nil, ph)
+      -- Not resumable, not from another address either.
+      if ph[5] then redis.call('DEL', 'sd:t:' .. ph[5]) end
+      redis.call('HSET', SK(partner), 'k', '')
+    end
+    arrive(id, {h[1], h[2], h[3], h[6], h[7], h[8], r, '1'}, false)
+    return answer()
+  elseif OP == 'signal' then
+    -- Signals normally go straight from instance to instance (PUBLISH); this
+    -- is the way when that cannot work: a partner away (held), on an unknown
+    -- or silent instance.
+    local id = ARGV[A]
+    local h = own(id, ARGV[A + 1], 'p')
+    if not h then return answer() end
+    local partner = h[4]
+    if not partner then
+      emit(id, 'e', 'not_paired', 'signal', nil, h)
+      return answer()
+    end
+    local ph = get(partner, 'c', 'i', 'hn')
+    if not ph[1] or (ph[1] == '1' and not alive(ph[2])) then
+      -- The partner's instance is gone: say so instead of dropping the signal.
+      if ph[1] then bury(ph[2]) end
+      end_pair(id, 'disconnect')
+      emit(id, 'l', 'disconnect', nil, nil, h)
+      return answer()
+    end
+    emit(partner, 's', ARGV[A + 2], nil, nil, ph)
+    return answer()
+  elseif OP == 'relay' then
+    -- A direct signal that reached an instance no longer (or not yet) sure of
+    -- the pair: delivered if the pair holds, wherever the recipient is now.
+    local from, to = ARGV[A], ARGV[A + 1]
+    local th = get(to, 'c', 'i', 'hn', 'p')
+    if th[4] == from and get(from, 'p')[1] == to then emit(to, 's', ARGV[A + 2], nil, nil, th) end
+    return answer()
+  elseif OP == 'timeout' then
+    -- Rule 8, fired by the offerer's instance: a pair that never signalled.
+    local id, pid = ARGV[A], ARGV[A + 1]
+    local h = get(id, 'p', 'pid')
+    if h[1] and h[2] == pid then
+      end_pair(id, 'timeout')
+      emit(id, 'l', 'timeout')
+    end
+    return answer()
+  elseif OP == 'disconnect' then
+    local id = ARGV[A]
+    if get(id, 'i')[1] == SELF then hold(id) end
+    return answer()
+  elseif OP == 'tick' then
+    tick()
+    return answer(nil, true)
+  elseif OP == 'beat' then
+    -- ARGV[A]: sessions here; then sessions to refresh.
+    local prev = redis.call('ZSCORE', INSTS, SELF)
+    local had = redis.call('EXISTS', IK(SELF))
+    redis.call('SET', IK(SELF), ARGV[A], 'PX', INST_TTL)
+    redis.call('ZADD', INSTS, NOW_S, SELF)
+    redis.call('PEXPIRE', INSTS, SESS_TTL + INST_TTL)
+    redis.call('PEXPIRE', OK_(SELF), SESS_TTL)
+    for _, mode in ipairs({'video', 'text'}) do redis.call('PEXPIRE', QK(mode), SESS_TTL) end
+    if redis.call('EXISTS', DK) == 1 then redis.call('PEXPIRE', DK, SESS_TTL + RESUME + PAIR_TIMEOUT) end
+    -- The sessions whose TTLs this beat refreshes (a tenth of the instance's).
+    for i = A + 1, LAST do touch(ARGV[i]) end
+    -- Bury instances that stopped beating, unless this one was silent as long
+    -- (then Redis itself was frozen or away and everyone looks dead).
+    if prev and NOW - tonumber(prev) < INST_TTL then
+      for _, inst in ipairs(redis.call('ZRANGEBYSCORE', INSTS, '-inf', S(NOW - INST_TTL))) do
+        if inst ~= SELF and redis.call('EXISTS', IK(inst)) == 0 then bury(inst) end
+      end
+    end
+    local others = 0
+    for _, inst in ipairs(redis.call('ZRANGE', INSTS, 0, -1)) do
+      if inst ~= SELF then others = others + tonumber(redis.call('GET', IK(inst)) or '0') end
+    end
+    tick()
+    return answer({had, others, NOW}, true)
+  elseif OP == 'restore' then
+    -- Groups of 8: id, token, address, mode, interests, fallback, waiting, partner.
+    local i = A
+    while i <= LAST do
+      local id, tok, addr, jm, ji, jf, waiting, partner =
+        ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+      i = i + 8
+      local fresh = redis.call('EXISTS', SK(id)) == 0
+      if own(id, tok) then
+        -- This instance knows best whether its own user is waiting.
+        if waiting ~= '1' then dequeue(id) end
+        if fresh then redis.call('HSET', SK(id), 'a', addr, 'jm', jm, 'ji', ji, 'jf', jf) end
+        local h = get(id, 'c', 'i', 'hn', 'jm', 'ji', 'jf', 'r', 'b', 'p', 'q')
+        if not h[9] and partner ~= '' then
+          local pp = get(partner, 'p')[1]
+          -- Its own instance restores the other half.
+          if not pp or pp == id then redis.call('HSET', SK(id), 'p', partner, 'pid', '0') end
+        elseif not h[9] and not h[10] and waiting == '1' then
+          arrive(id, h, true)
+        elseif not h[9] and h[10] then
+          -- Still waiting: partners may have become reachable meanwhile (rule 4).
+          retry(id)
+        end
+      end
+    end
+    return answer()
+  elseif OP == 'drop' then
+    bury(SELF)
+    return answer()
   end
-  return finish()
-elseif OP == 'drop' then
-  bury(SELF)
-  return finish()
+  error('unknown op ' .. tostring(OP))
 end
-return redis.error_reply('unknown op ' .. tostring(OP))
+
+-- The batch: from ARGV[11], each operation as name, expiry, argument count,
+-- arguments. A client operation whose sender gave up waiting (Redis was
+-- frozen, the reply late) must not take effect afterwards: the client was
+-- told `unavailable`, so it answers 'stale' instead.
+local answers = {}
+local i = 11
+while i <= #ARGV do
+  local op, expires, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  if expires > 0 and NOW > expires then answers[#answers + 1] = {'stale'}
+  else answers[#answers + 1] = run(op, i + 3, i + 2 + n) end
+  i = i + 3 + n
+end
+for inst, list in pairs(pubs) do
+  redis.call('PUBLISH', 'sd:c:' .. inst, table.concat(list, GS))
+end
+return {(want_delay or added_deadline) and due_delay() or -1, answers}
 )LUA";
 
 }  // namespace serendip::detail

@@ -171,37 +171,72 @@ void redis_store::eval(std::string op, std::vector<std::string> args, result_han
         auto now = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count();
         expires = std::to_string(now + *offset_ms_ + settings_.link.command_timeout.count());
     }
-    // Kept until the reply, so that a NOSCRIPT can re-send it as EVAL.
+    waiting_ops_.push_back({std::move(op), std::move(expires), std::move(args), std::move(done)});
+    if (!call_in_flight_) send_waiting();
+}
+
+// One script call at a time: the operations that arrive while it runs go
+// together in the next, so that under load the call's fixed cost (in Redis
+// and on both ends of the socket) is shared by many.
+void redis_store::send_waiting() {
+    if (waiting_ops_.empty()) return;
+    constexpr std::size_t max_words = 4096;  // keeps one call from holding Redis long
+    auto ops = std::make_shared<std::vector<script_op>>();
     auto cmd = std::make_shared<std::vector<std::string>>();
-    cmd->reserve(5 + fixed_args_.size() + args.size());
-    cmd->insert(cmd->end(), {"EVALSHA", sha_, "0", std::move(op)});
+    cmd->insert(cmd->end(), {"EVALSHA", sha_, "0"});
     cmd->insert(cmd->end(), fixed_args_.begin(), fixed_args_.end());
-    cmd->push_back(std::move(expires));
-    for (auto& a : args) cmd->push_back(std::move(a));
-    link_->command(*cmd, [this, cmd, done = std::move(done)](boost::system::error_code ec, redis_reply r) {
+    std::size_t taken = 0;
+    for (; taken < waiting_ops_.size(); ++taken) {
+        auto& op = waiting_ops_[taken];
+        if (taken > 0 && cmd->size() + 3 + op.args.size() > max_words) break;
+        cmd->push_back(op.name);
+        cmd->push_back(op.expires);
+        cmd->push_back(std::to_string(op.args.size()));
+        for (auto& a : op.args) cmd->push_back(std::move(a));
+        ops->push_back(std::move(op));
+    }
+    waiting_ops_.erase(waiting_ops_.begin(), waiting_ops_.begin() + static_cast<std::ptrdiff_t>(taken));
+    call_in_flight_ = true;
+    // `cmd` is kept until the reply, so that a NOSCRIPT can re-send it as EVAL.
+    link_->command(*cmd, [this, cmd, ops](boost::system::error_code ec, redis_reply r) {
         if (!ec && r.kind == redis_reply::error && r.str.rfind("NOSCRIPT", 0) == 0) {
             // Redis forgot the script (restart, SCRIPT FLUSH): EVAL sends and caches it again.
             (*cmd)[0] = "EVAL";
             (*cmd)[1] = detail::redis_script;
-            return link_->command(*cmd, [this, done](boost::system::error_code ec, redis_reply r) {
-                if (ec) return done(false, {});
-                handle(r, done);
+            return link_->command(*cmd, [this, ops](boost::system::error_code ec, redis_reply r) {
+                answered(ec, r, *ops);
             });
         }
-        if (ec) return done(false, {});
-        handle(r, done);
+        answered(ec, r, *ops);
     });
 }
 
-void redis_store::handle(const redis_reply& r, const result_handler& done) {
-    if (r.kind == redis_reply::error || r.kind != redis_reply::array || r.elements.size() != 2) {
-        spdlog::error("redis store: unexpected script reply ({})", r.kind == redis_reply::error ? r.str : "shape");
-        return done(false, {});
+void redis_store::answered(boost::system::error_code ec, const redis_reply& r, std::vector<script_op>& ops) {
+    static const redis_reply none;
+    bool ok = !ec && r.kind == redis_reply::array && r.elements.size() == 2 &&
+              r.elements[1].elements.size() == ops.size();
+    if (!ec && !ok) spdlog::error("redis store: unexpected script reply ({})", r.kind == redis_reply::error ? r.str : "shape");
+    if (ok) arm_tick(r.elements[0].integer);
+    // Still "in flight" while the answers run, so that operations they start
+    // gather into the next call.
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        if (!ok) {
+            ops[i].done(false, none);
+            continue;
+        }
+        const auto& extra = r.elements[1].elements[i];
+        bool stale = extra.elements.size() == 1 && extra.elements[0].str == "stale";
+        ops[i].done(!stale, extra);
     }
-    arm_tick(r.elements[0].integer);
-    const auto& extra = r.elements[1];
-    if (extra.elements.size() == 1 && extra.elements[0].str == "stale") return done(false, extra);
-    done(true, extra);
+    call_in_flight_ = false;
+    if (!link_->ready()) {
+        // The link is down: what waits would only fail later.
+        auto left = std::move(waiting_ops_);
+        waiting_ops_.clear();
+        for (auto& op : left) op.done(false, none);
+        return;
+    }
+    send_waiting();
 }
 
 void redis_store::deliver(actions batch) {

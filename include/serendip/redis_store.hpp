@@ -84,8 +84,16 @@ private:
     using result_handler = std::function<void(bool ok, const redis_reply& extra)>;
 
     void start();
+    // An operation of the script, waiting for (or in) a call.
+    struct script_op {
+        std::string name, expires;
+        std::vector<std::string> args;
+        result_handler done;
+    };
+
     void eval(std::string op, std::vector<std::string> args, result_handler done);
-    void handle(const redis_reply& reply, const result_handler& done);
+    void send_waiting();
+    void answered(boost::system::error_code ec, const redis_reply& r, std::vector<script_op>& ops);
     void deliver(actions batch);
     void on_message(std::string_view payload);
     void take(std::string_view item, actions& batch);
@@ -114,7 +122,9 @@ private:
     redis_store_settings settings_;
     std::string self_;
     std::string sha_;
-    std::vector<std::string> fixed_args_;  // op settings passed to every call
+    std::vector<std::string> fixed_args_;  // settings passed to every call
+    std::vector<script_op> waiting_ops_;   // for the next call
+    bool call_in_flight_ = false;
     std::unique_ptr<redis_link> link_;
     store_sink* sink_ = nullptr;
     boost::asio::steady_timer beat_timer_, tick_timer_, pair_timer_;
