@@ -337,3 +337,41 @@ TYPED_TEST(store_contract, reports_from_one_address_are_limited) {
     EXPECT_TRUE(this->sink_.nothing_for(self, 200ms));
     EXPECT_FALSE(this->ban_of("addr-s")) << "an address cannot get itself banned";
 }
+
+// Many operations at once (a Redis store sends those that arrive while its
+// call runs as one batch): they take effect in the order they were made, so
+// each newcomer pairs with the one who came just before it.
+TYPED_TEST(store_contract, many_joins_at_once_pair_in_arrival_order) {
+    constexpr int n = 300;
+    std::vector<session_id> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(this->connect("s" + std::to_string(i)));
+    for (const auto& id : ids) this->store_->join(id, this->video());
+    for (int i = 0; i < n; i += 2) {
+        auto older = this->sink_.template wait_for<out::matched>(ids[i]);
+        auto newer = this->sink_.template wait_for<out::matched>(ids[i + 1]);
+        ASSERT_TRUE(older && newer) << "pair " << i / 2;
+        EXPECT_EQ(older->role, protocol::role::offerer) << "pair " << i / 2;
+        EXPECT_EQ(newer->role, protocol::role::answerer) << "pair " << i / 2;
+        this->store_->signal(ids[i], R"({"sdp":"x"})");
+        auto got = this->sink_.template wait_for<out::signal>(ids[i + 1]);
+        ASSERT_TRUE(got) << "pair " << i / 2 << " is not " << ids[i] << " with " << ids[i + 1];
+    }
+}
+
+// Two who wait side by side and become open to each other at the same
+// moment: the one who came first still makes the offer (rule 7), even when
+// both were queued by one Redis call (its time stamps stay ordered).
+TYPED_TEST(store_contract, fallback_pair_keeps_arrival_order) {
+    auto busy = this->connect("busy");
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->store_->join(busy, this->video({"solo"}, false));  // a call in flight while a and b join
+    this->store_->join(a, this->video({"music"}));
+    this->store_->join(b, this->video({"chess"}));
+    auto ma = this->sink_.template wait_for<out::matched>(a);
+    auto mb = this->sink_.template wait_for<out::matched>(b);
+    ASSERT_TRUE(ma && mb);
+    EXPECT_EQ(ma->role, protocol::role::offerer);
+    EXPECT_EQ(mb->role, protocol::role::answerer);
+    EXPECT_FALSE(this->sink_.template wait_for<out::matched>(busy, 100ms));  // it shares nothing and waits for a share
+}
