@@ -302,6 +302,24 @@ void matchmaker::revoke_resume(const session_id& id) {
     s->token.clear();
 }
 
+actions matchmaker::banish(const session_id& id) {
+    actions out;
+    session* s = find(id);
+    if (!s) return out;
+    if (s->partner) end_pair(out, id, protocol::leave_reason::disconnect);
+    dequeue(*s);
+    revoke_resume(id);
+    return out;
+}
+
+std::vector<session_id> matchmaker::connected_at(const std::string& address) const {
+    std::vector<session_id> out;
+    if (address.empty()) return out;
+    for (const auto& [id, s] : sessions_)
+        if (s.connected && s.address == address) out.push_back(id);
+    return out;
+}
+
 std::string matchmaker::address_of(const session_id& id) const {
     auto* s = find(id);
     return s ? s->address : std::string{};

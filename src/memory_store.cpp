@@ -90,6 +90,12 @@ void memory_store::report(const session_id& id, protocol::report_reason) {
             if (auto ban = reports_.record(rules_.address_of(id), rules_.address_of(*partner), now)) {
                 out.push_back({*partner, out::banned{*ban}});
                 rules_.revoke_resume(*partner);  // not from another address either
+                // The address's other connections (other tabs) are banned too.
+                for (const auto& other : rules_.connected_at(rules_.address_of(*partner))) {
+                    if (other == *partner) continue;
+                    for (auto& a : rules_.banish(other)) out.push_back(std::move(a));
+                    out.push_back({other, out::banned{*ban}});
+                }
             }
         return out;
     });

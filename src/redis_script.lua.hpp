@@ -19,8 +19,9 @@
 // then partner US partner's instance US pair id), s (signal: data, and the
 // sender when an instance published it directly), l (peer_left: reason), e
 // (error: code, ref), b (banned: ms left), x (resumed on another instance:
-// close the old connection). Lists inside a field are joined with RS, the
-// actions of one PUBLISH with GS.
+// close the old connection), B (the address with hash a was banned: each
+// instance `banish`es its other sessions from it). Lists inside a field are
+// joined with RS, the actions of one PUBLISH with GS.
 //
 // Cost matters here: Redis runs every script on its one thread. A call costs
 // about 15 us before its first operation (arguments, helpers, TIME), so
@@ -503,8 +504,27 @@ local function run(OP, A, LAST)
       -- Not resumable, not from another address either.
       if ph[5] then redis.call('DEL', 'sd:t:' .. ph[5]) end
       redis.call('HSET', SK(partner), 'k', '')
+      -- The address's other connections (other tabs), on any instance, go
+      -- too: each instance looks for them among its own and sends `banish`.
+      for _, inst in ipairs(redis.call('ZRANGE', INSTS, 0, -1)) do
+        publish(inst, partner .. US .. 'B' .. US .. ph[4] .. US .. US)
+      end
     end
     arrive(id, {h[1], h[2], h[3], h[6], h[7], h[8], r, '1'}, false)
+    return answer()
+  elseif OP == 'banish' then
+    -- A session of this instance from an address just banned: it goes like
+    -- the reported one (its partner is told `disconnect`).
+    local id = ARGV[A]
+    local h = get(id, 'c', 'i', 'hn', 'a', 'k', 'p', 'r')
+    if h[1] ~= '1' or h[2] ~= SELF or not h[4] then return answer() end
+    local u = tonumber(redis.call('HGET', BANK(h[4]), 'u') or '0')
+    if u <= NOW then return answer() end
+    end_pair(id, 'disconnect', {h[6], h[7]})
+    dequeue(id)
+    if h[5] then redis.call('DEL', 'sd:t:' .. h[5]) end
+    redis.call('HSET', SK(id), 'k', '')
+    emit(id, 'b', S(u - NOW), nil, nil, h)
     return answer()
   elseif OP == 'signal' then
     -- Signals normally go straight from instance to instance (PUBLISH); this

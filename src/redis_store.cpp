@@ -291,6 +291,7 @@ void redis_store::on_message(std::string_view payload) {
 void redis_store::take(std::string_view item, actions& batch) {
     auto us = item.find(US);
     if (us != std::string_view::npos && item.substr(us + 1, 2) == "x\x1f") return replaced(std::string(item.substr(0, us)));
+    if (us != std::string_view::npos && item.substr(us + 1, 2) == "B\x1f") return banish_others(item);
     redis_store_match m;
     session_id from;
     auto a = decode(item, &m, &from);
@@ -310,6 +311,15 @@ void redis_store::take(std::string_view item, actions& batch) {
     if (it == locals_.end()) return;  // resumed elsewhere meanwhile: at most once
     note(it->first, it->second, *a, m);
     batch.push_back(std::move(*a));
+}
+
+// An address was banned: this instance's other sessions from it go too
+// (the reported session itself, named first, was told already).
+void redis_store::banish_others(std::string_view item) {
+    auto f = split(item, US);
+    if (f.size() < 3 || f[2].empty() || !link_->ready()) return;
+    for (const auto& [id, l] : locals_)
+        if (id != f[0] && l.address == f[2]) eval("banish", {id}, [](bool, const redis_reply&) {});
 }
 
 void redis_store::forward(const session_id& from, const session_id& to, std::string data) {

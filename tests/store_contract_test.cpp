@@ -321,6 +321,29 @@ TYPED_TEST(store_contract, three_reporting_addresses_ban_the_reported_address) {
 }
 
 // One address counts at most 5 reports an hour, and never against itself.
+// A ban reaches the address's other connections too (another tab, paired
+// with someone else): each gets `banned`, its partner `peer_left`
+// `disconnect`, and it cannot be resumed.
+TYPED_TEST(store_contract, a_ban_reaches_the_addresses_other_connections) {
+    auto v = this->connect("v", "addr-x");
+    auto tab = this->connect("tab", "addr-x");
+    auto other = this->connect("other");
+    this->pair(tab, other);
+    for (const std::string r : {"r1", "r2", "r3"}) this->report_from(this->connect(r), v);
+    ASSERT_TRUE(this->sink_.template wait_for<out::banned>(v));
+    auto b = this->sink_.template wait_for<out::banned>(tab);
+    ASSERT_TRUE(b) << "the address's other connection is banned too";
+    EXPECT_GE(b->length, 3590s);
+    auto left = this->sink_.template wait_for<out::peer_left>(other);
+    ASSERT_TRUE(left) << "the other connection's partner is told";
+    EXPECT_EQ(left->reason, protocol::leave_reason::disconnect);
+    EXPECT_FALSE(this->sink_.template wait_for<out::banned>(other, 200ms)) << "its partner's address is not banned";
+    this->store_->disconnect(tab);
+    std::promise<std::optional<resumed>> p;
+    this->store_->resume("tok-tab", "tok-tab2", "addr-elsewhere", [&](std::optional<resumed> r) { p.set_value(std::move(r)); });
+    EXPECT_FALSE(p.get_future().get()) << "the other connection's session cannot be resumed";
+}
+
 TYPED_TEST(store_contract, reports_from_one_address_are_limited) {
     for (int i = 0; i < 6; ++i) {
         std::string n = std::to_string(i);

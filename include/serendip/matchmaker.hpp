@@ -88,6 +88,9 @@ public:
     actions disconnect(const session_id& id, steady_time now);
     // The session can no longer be resumed (its address was banned).
     void revoke_resume(const session_id& id);
+    // Another session from a banned address: out of its pair (the partner is
+    // told `disconnect`) and the queue, and no longer resumable.
+    actions banish(const session_id& id);
 
     // Fires what is due: interest fallbacks, silent-pair timeouts, expired holds.
     actions advance(steady_time now);
@@ -102,6 +105,8 @@ public:
     std::optional<session_id> partner_of(const session_id& id) const;
     bool exists(const session_id& id) const { return sessions_.count(id) != 0; }
     std::string address_of(const session_id& id) const;
+    // Connected sessions from the address with this hash (none for "").
+    std::vector<session_id> connected_at(const std::string& address) const;
     bool is_connected(const session_id& id) const;
     std::vector<session_id> queued_in(protocol::mode m) const;  // FIFO order
     bool blocked(const session_id& a, const session_id& b) const;

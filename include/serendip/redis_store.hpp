@@ -97,6 +97,7 @@ private:
     void deliver(actions batch);
     void on_message(std::string_view payload);
     void take(std::string_view item, actions& batch);
+    void banish_others(std::string_view item);
     void on_link(bool ready);
     void beat();
     void restore();

@@ -679,11 +679,13 @@ TEST(redis_in_process, stops_cleanly_with_redis_up_and_down) {
 }
 
 // Bans live in Redis: reports made on two instances ban an address whose
-// session is on a third, and every instance refuses it afterwards. Every
-// key the reports and the ban made has a TTL.
+// session is on a third, and every instance refuses it afterwards; its other
+// connection (another tab, on another instance) is closed too. Every key the
+// reports and the ban made has a TTL.
 TEST_F(redis_multi, reports_on_several_instances_ban_everywhere) {
     auto s = start(3, {"--trusted-proxy", "127.0.0.1", "--address-secret", "shared-test-secret"});
     auto victim = connect(s[0]->port(), "/ws", "192.0.2.10");
+    auto other_tab = connect(s[2]->port(), "/ws", "192.0.2.10");
     victim.ws->send(join());
     victim.ws->expect("queued");
     int i = 0;
@@ -702,6 +704,8 @@ TEST_F(redis_multi, reports_on_several_instances_ban_everywhere) {
     }
     EXPECT_EQ(victim.ws->expect("banned", 10s)["reason"], "reports");
     EXPECT_EQ(victim.ws->wait_closed(), 1008);
+    EXPECT_EQ(other_tab.ws->expect("banned", 10s)["reason"], "reports");
+    EXPECT_EQ(other_tab.ws->wait_closed(), 1008);
     for (auto& instance : s) {
         auto again = ws_client::connect(instance->port(), {.forwarded_for = "192.0.2.10"});
         auto f = again->recv();
