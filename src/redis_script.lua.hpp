@@ -42,18 +42,26 @@ local HOLD_TTL = RESUME + SESS_TTL
 local REPORT_THRESHOLD, REPORTS_PER_HOUR = tonumber(ARGV[9]), tonumber(ARGV[10])
 local HOUR, DAY, WEEK = 3600000, 86400000, 604800000
 
--- One clock reading for the whole batch; `stamp` makes the microsecond
--- stamps (queue order, pair ids, generations) unique within it.
+-- One clock reading for the whole batch. Stamps made from it (queue order,
+-- pair ids, generations) get a counter added, so that they stay unique and
+-- ordered within the batch.
 local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local NOW_US = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local NOW_S = string.format('%.0f', NOW)
+local NOW_US_S = string.format('%.0f', NOW_US)
 local stamps = 0
 
 local function S(n) return string.format('%.0f', n) end
-local function stamp()
+-- A unique id (text, never compared as a number).
+local function uid()
   stamps = stamps + 1
-  return S(NOW_US + stamps)
+  return NOW_US_S .. '.' .. stamps
+end
+-- A queue place: a number, so that Redis (not Lua's %.14g) writes it out.
+local function place()
+  stamps = stamps + 1
+  return NOW_US + stamps
 end
 local function SK(id) return 'sd:s:' .. id end
 local function BK(id) return 'sd:b:' .. id end
@@ -200,6 +208,12 @@ local function is_open(ints, fb, since)
   return ints == '' or (fb == '1' and NOW - tonumber(since) >= FALLBACK)
 end
 
+-- Pairs id with partner; one who waited leaves the queue in the same write.
+local function set_partner(id, partner, pid, queued)
+  if queued then redis.call('HSET', SK(id), 'p', partner, 'pid', pid, 'q', '', 'qm', '', 'qs', '')
+  else redis.call('HSET', SK(id), 'p', partner, 'pid', pid) end
+end
+
 -- o and n: {ints, h = {c, i, hn}, queued}. Rule 7: the older makes the offer.
 -- The pair timeout (rule 8) is kept by the offerer's instance, which sees
 -- every signal of the pair.
@@ -212,9 +226,9 @@ local function pair_up(older, newer, o, n, mode)
   end
   if o.queued then redis.call('ZREM', QK(mode), older) end
   if n.queued then redis.call('ZREM', QK(mode), newer) end
-  local pid = stamp()
-  redis.call('HSET', SK(older), 'p', newer, 'pid', pid, 'q', '', 'qm', '', 'qs', '')
-  redis.call('HSET', SK(newer), 'p', older, 'pid', pid, 'q', '', 'qm', '', 'qs', '')
+  local pid = uid()
+  set_partner(older, newer, pid, o.queued)
+  set_partner(newer, older, pid, n.queued)
   emit(older, 'm', 'offerer', c, newer .. US .. n.h[2] .. US .. pid, o.h)
   emit(newer, 'm', 'answerer', c, older .. US .. o.h[2] .. US .. pid, n.h)
 end
@@ -272,11 +286,11 @@ local function arrive(id, me, quiet)
     -- Anyone waiting arrived before this call: the older side.
     return pair_up(best.id, id, best, {ints = me[5] or '', h = me, queued = false}, me[4])
   end
-  local seq = stamp()
+  local seq = place()
   redis.call('ZADD', QK(me[4]), seq, id)
   redis.call('PEXPIRE', QK(me[4]), SESS_TTL)
   redis.call('HSET', SK(id), 'q', seq, 'qm', me[4], 'qs', NOW_S)
-  if (me[5] or '') ~= '' and me[6] == '1' then deadline(NOW + FALLBACK, 'o', id, seq) end
+  if (me[5] or '') ~= '' and me[6] == '1' then deadline(NOW + FALLBACK, 'o', id, S(seq)) end
 end
 
 -- A waiting user looks again (fallback opened, partners came back).
@@ -295,7 +309,7 @@ local function hold(id)
   local h = get(id, 'c', 'i')
   if h[1] ~= '1' then return end
   dequeue(id)
-  local gen = stamp()
+  local gen = uid()
   redis.call('HSET', SK(id), 'c', '0', 'hg', gen)
   redis.call('SREM', OK_(h[2]), id)
   deadline(NOW + RESUME, 'h', id, gen)
@@ -394,7 +408,7 @@ local function count_report(reporter, reported)
   local rl = RLK(reporter)
   redis.call('ZREMRANGEBYSCORE', rl, '-inf', S(NOW - HOUR))
   if redis.call('ZCARD', rl) >= REPORTS_PER_HOUR then return nil end
-  redis.call('ZADD', rl, NOW_S, stamp())
+  redis.call('ZADD', rl, NOW_S, uid())
   redis.call('PEXPIRE', rl, HOUR)
   local ra = RAK(reported)
   redis.call('ZREMRANGEBYSCORE', ra, '-inf', S(NOW - DAY))
