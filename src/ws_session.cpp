@@ -119,8 +119,10 @@ public:
         t.idle_timeout = websocket::stream_base::none();  // our own pings, see arm_timer
         t.keep_alive_pings = false;
         ws_.set_option(t);
-        ws_.set_option(websocket::stream_base::decorator(
-            [](websocket::response_type& res) { add_security_headers(res); }));
+        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+            add_security_headers(res);
+            res.set(http::field::server, "serendip");  // else Beast names itself and its version
+        }));
         ws_.read_message_max(ctx_.cfg.max_message_bytes);
         ws_.auto_fragment(false);
         // The server never masks, so Beast's write buffer only matters for

@@ -173,3 +173,16 @@ TEST(http_tls_test, serves_https_when_given_a_certificate) {
     EXPECT_NE(status_of(http_get(tls.port(), "/healthz")), 200);
     fs::remove_all(dir);
 }
+
+TEST_F(http_test, websocket_upgrade_has_the_security_headers_and_names_no_library) {
+    auto p = std::to_string(port());
+    auto res = raw_http(port(),
+                        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:" + p +
+                            "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://127.0.0.1:" +
+                            p + "\r\n\r\n",
+                        500ms);
+    EXPECT_EQ(status_of(res), 101) << res;
+    expect_security_headers(res);
+    EXPECT_EQ(header_of(res, "Server"), "serendip");
+}
