@@ -86,17 +86,18 @@ void memory_store::report(const session_id& id, protocol::report_reason) {
     run([this, id](steady_time now) {
         auto partner = rules_.partner_of(id);
         actions out = rules_.report(id, now);
-        if (partner)
-            if (auto ban = reports_.record(rules_.address_of(id), rules_.address_of(*partner), now)) {
-                out.push_back({*partner, out::banned{*ban}});
-                rules_.revoke_resume(*partner);  // not from another address either
-                // The address's other connections (other tabs) are banned too.
-                for (const auto& other : rules_.connected_at(rules_.address_of(*partner))) {
-                    if (other == *partner) continue;
-                    for (auto& a : rules_.banish(other)) out.push_back(std::move(a));
-                    out.push_back({other, out::banned{*ban}});
-                }
-            }
+        if (!partner) return out;
+        auto reported_address = rules_.address_of(*partner);
+        auto ban = reports_.record(rules_.address_of(id), reported_address, now);
+        if (!ban) return out;
+        out.push_back({*partner, out::banned{*ban}});
+        rules_.revoke_resume(*partner);  // not from another address either
+        // The address's other connections (other tabs) are banned too.
+        for (const auto& other : rules_.connected_at(reported_address)) {
+            if (other == *partner) continue;
+            for (auto& a : rules_.banish(other)) out.push_back(std::move(a));
+            out.push_back({other, out::banned{*ban}});
+        }
         return out;
     });
 }

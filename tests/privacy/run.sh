@@ -12,6 +12,7 @@
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../support/stop.sh"
 python=/usr/bin/python3
 
 if [ $# -ne 1 ]; then
@@ -41,15 +42,12 @@ cleanup() {
       [ -e "/proc/$pid" ] || continue
       if [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$tmp" ] ||
          tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$tmp"; then
-        kill -TERM "$pid" 2>/dev/null && live+=("$pid")
+        live+=("$pid")
       fi
     done <"$tmp/pids"
-    for pid in "${live[@]}"; do
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    done
+    stop_all "${live[@]}"
   fi
-  if [ -n "${SERENDIP_KEEP_TMP:-}" ]; then echo "run.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
+  drop_tmp "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT

@@ -13,6 +13,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+. "$here/../support/stop.sh"
 
 if [ $# -lt 1 ]; then
   echo "usage: $0 SERVER_BINARY [node --test args...]" >&2
@@ -45,12 +46,8 @@ chmod 755 "$tmp"
 pids=()
 cleanup() {
   [ -s "$tmp/instance1-again.pid" ] && pids+=("$(cat "$tmp/instance1-again.pid")")
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  if [ -n "${SERENDIP_KEEP_TMP:-}" ]; then echo "run.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
+  stop_all "${pids[@]}"
+  drop_tmp "$tmp"
 }
 trap cleanup EXIT
 
