@@ -57,16 +57,21 @@ describe('resilience, text mode, mobile', () => {
       const t0 = Date.now();
       // Whichever side's 10 s timer fires first says so and sends next; the
       // other is told the stranger left.
-      // Notice and status are read in one evaluation: the failed side moves
-      // on at once, and with only two users it may be connecting again soon.
+      // Notice, status and open connections are read in one evaluation: the
+      // failed side moves on at once, and both 10 s timers fire within
+      // milliseconds of each other, so the two may be matched again (a new
+      // connection, the notice cleared) before a second evaluation runs.
       let failed = null;
-      let statusAtFailure = null;
+      let atFailure = null;
       while (!failed && Date.now() - t0 < 15000) {
         for (const u of [a, b]) {
-          const seen = await hook(u.page, "({ notice: s.state.notice, status: document.querySelector('#status').textContent })");
-          if (seen.notice === 'failed') {
+          const seen = await hook(
+            u.page,
+            "({ notice: s.state.notice, status: document.querySelector('#status').textContent, live: s.livePeers })",
+          );
+          if (seen.notice === 'failed' && !failed) {
             failed = u;
-            statusAtFailure = seen.status;
+            atFailure = seen;
           }
         }
         await sleep(50);
@@ -74,8 +79,8 @@ describe('resilience, text mode, mobile', () => {
       const waited = Date.now() - t0;
       assert.ok(failed, 'one side reported the failure');
       assert.ok(waited > 8000 && waited < 14000, `gave up after ~10 s (${waited} ms)`);
-      assert.equal(statusAtFailure, 'Connection failed - trying someone else');
-      assert.equal(await hook(failed.page, 's.livePeers'), 0, 'the failed connection is closed');
+      assert.equal(atFailure.status, 'Connection failed - trying someone else');
+      assert.equal(atFailure.live, 0, 'the failed connection is closed');
       const other = failed === a ? b : a;
       await waitPhase(other.page, ['ended', 'searching', 'connecting'], 5000);
       for (const u of [a, b]) {
