@@ -353,9 +353,10 @@ struct redis_link::conn : std::enable_shared_from_this<redis_link::conn> {
 };
 
 struct redis_link::timers {
-    asio::steady_timer reconnect, health, connect;
+    asio::steady_timer reconnect, health, connect, resolve;
     asio::ip::tcp::resolver resolver;
-    explicit timers(const asio::any_io_executor& ex) : reconnect(ex), health(ex), connect(ex), resolver(ex) {}
+    explicit timers(const asio::any_io_executor& ex)
+        : reconnect(ex), health(ex), connect(ex), resolve(ex), resolver(ex) {}
 };
 
 redis_link::redis_link(asio::any_io_executor strand, redis_endpoint where, redis_link_settings settings,
@@ -387,6 +388,7 @@ void redis_link::stop() {
     timers_->reconnect.cancel();
     timers_->health.cancel();
     timers_->connect.cancel();
+    timers_->resolve.cancel();
     timers_->resolver.cancel();
     for (auto* c : {cmd_.get(), sub_.get()})
         if (c) c->close(redis_errc::not_connected);
@@ -397,11 +399,30 @@ void redis_link::connect_all() {
     if (stopped_) return;
     reconnect_pending_ = false;
     auto attempt = ++attempt_;
+    // A name that cannot be resolved right now (a DNS server restarting with
+    // the containers around it: seen for 15 s on podman) must not keep the
+    // link down while Redis is back at the same address. After
+    // connect_timeout, or at once on a failed lookup, the last address that
+    // worked is tried; the next round resolves again.
+    if (!last_address_.empty()) {
+        timers_->resolve.expires_after(settings_.connect_timeout);
+        timers_->resolve.async_wait([this, attempt](boost::system::error_code ec) {
+            if (ec || stopped_ || attempt != attempt_ || cmd_) return;
+            spdlog::warn("redis: resolving the host takes too long: trying its last address");
+            resolved(attempt, last_address_);
+        });
+    }
     timers_->resolver.async_resolve(
         where_.host, std::to_string(where_.port),
         [this, attempt](boost::system::error_code ec, asio::ip::tcp::resolver::results_type results) {
-            if (stopped_ || attempt != attempt_) return;
+            // cmd_ is set once this round is connecting (to the last address).
+            if (stopped_ || attempt != attempt_ || cmd_) return;
+            timers_->resolve.cancel();
             if (ec || results.empty()) {
+                if (!last_address_.empty()) {
+                    spdlog::warn("redis: cannot resolve the host ({}): trying its last address", ec.message());
+                    return resolved(attempt, last_address_);
+                }
                 spdlog::warn("redis: cannot resolve the host ({})", ec.message());
                 return schedule_reconnect();
             }
@@ -410,6 +431,7 @@ void redis_link::connect_all() {
 }
 
 void redis_link::resolved(std::uint64_t attempt, const std::string& address) {
+    address_ = address;
     cmd_ = std::make_shared<conn>(this, false);
     sub_ = std::make_shared<conn>(this, true);
     if (!cmd_->open(address, where_.port) || !sub_->open(address, where_.port)) {
@@ -429,6 +451,7 @@ void redis_link::on_conn_up(conn* c) {
     if (cmd_ && sub_ && cmd_->up && sub_->up) {
         timers_->connect.cancel();
         failures_ = 0;
+        last_address_ = address_;
         set_ready(true);
     }
 }

@@ -4,7 +4,8 @@
 // - Two connections: one for commands, one subscribed to this instance's
 //   channel (a subscribed context cannot run other commands).
 // - Names are resolved with Asio; hiredis only ever sees a numeric address
-//   (its own connect resolves with a blocking getaddrinfo).
+//   (its own connect resolves with a blocking getaddrinfo). A lookup that
+//   fails or hangs falls back to the last address that worked.
 // - hiredis 0.14 has no timeouts: every command has a deadline. Replies on one
 //   connection arrive in order, so one timer watches the oldest outstanding
 //   command; when it expires the connection is stuck (Redis frozen, network
@@ -108,6 +109,8 @@ private:
     struct timers;
     std::unique_ptr<timers> timers_;
     std::uint64_t attempt_ = 0;  // bumped per connect round, to ignore stale resolves
+    std::string address_;        // the address this round connects to
+    std::string last_address_;   // the last one that became ready
     unsigned failures_ = 0;
     bool stopped_ = true;
     bool ready_ = false;
