@@ -7,8 +7,19 @@
 #
 # Environment: as coturn/render.sh; COTURN_CONFIG, where to write the
 # rendered file (default $TURN_STATE_DIR/turnserver.conf).
+#
+# With no TURN_EXTERNAL_IP, coturn announces its relays at its own address
+# in the container network, a private one that the peer ranges deny: two
+# relayed users would then never reach each other. That one address (and
+# nothing else private) is allowed as a peer, unless TURN_ALLOWED_PEER_IPS
+# says otherwise.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ -z "${TURN_EXTERNAL_IP:-}" ] && [ -z "${TURN_ALLOWED_PEER_IPS+set}" ]; then
+  TURN_ALLOWED_PEER_IPS=${TURN_RELAY_IP:-$(hostname -I 2>/dev/null || true)}
+  export TURN_ALLOWED_PEER_IPS
+fi
 
 conf=${1:-}
 if [ -z "$conf" ]; then

@@ -9,6 +9,9 @@
 #   TURN_LISTEN_IP     address to listen on (all)
 #   TURN_RELAY_IP      address relays are opened on (the listening one)
 #   TURN_EXTERNAL_IP   public address announced for relays, "PUBLIC" or "PUBLIC/PRIVATE" (none)
+#   TURN_ALLOWED_PEER_IPS  addresses a relay may send to although a denied
+#                      range holds them (space-separated; none): coturn's own
+#                      relay address, so that two relayed users can meet
 #   TURN_MIN_PORT, TURN_MAX_PORT  the relay port range (49160-49200)
 #   TURN_REALM         realm (serendip)
 #   TURN_USER_QUOTA    allocations per credential (10)
@@ -42,12 +45,20 @@ line() { if [ -n "$2" ]; then echo "$1=$2"; else echo "# $1: not set"; fi; }
 TURN_LISTENING_IP_LINE=$(line listening-ip "${TURN_LISTEN_IP:-}")
 TURN_RELAY_IP_LINE=$(line relay-ip "${TURN_RELAY_IP:-}")
 TURN_EXTERNAL_IP_LINE=$(line external-ip "${TURN_EXTERNAL_IP:-}")
+TURN_ALLOWED_PEER_IP_LINES=
+for ip in ${TURN_ALLOWED_PEER_IPS:-}; do
+  [[ $ip =~ ^[0-9a-fA-F.:]+$ ]] || { echo "coturn/render.sh: TURN_ALLOWED_PEER_IPS: not an address: $ip" >&2; exit 2; }
+  TURN_ALLOWED_PEER_IP_LINES+="allowed-peer-ip=$ip"$'\n'
+done
+TURN_ALLOWED_PEER_IP_LINES=${TURN_ALLOWED_PEER_IP_LINES:-# allowed-peer-ip: not set$'\n'}
+TURN_ALLOWED_PEER_IP_LINES=${TURN_ALLOWED_PEER_IP_LINES%$'\n'}
 export TURN_SECRET TURN_PORT TURN_MIN_PORT TURN_MAX_PORT TURN_REALM TURN_USER_QUOTA TURN_TOTAL_QUOTA \
-  TURN_MAX_BPS TURN_BPS_CAPACITY TURN_STATE_DIR TURN_LISTENING_IP_LINE TURN_RELAY_IP_LINE TURN_EXTERNAL_IP_LINE
+  TURN_MAX_BPS TURN_BPS_CAPACITY TURN_STATE_DIR TURN_LISTENING_IP_LINE TURN_RELAY_IP_LINE TURN_EXTERNAL_IP_LINE \
+  TURN_ALLOWED_PEER_IP_LINES
 
 vars='${TURN_SECRET} ${TURN_PORT} ${TURN_MIN_PORT} ${TURN_MAX_PORT} ${TURN_REALM} ${TURN_USER_QUOTA}
   ${TURN_TOTAL_QUOTA} ${TURN_MAX_BPS} ${TURN_BPS_CAPACITY} ${TURN_STATE_DIR}
-  ${TURN_LISTENING_IP_LINE} ${TURN_RELAY_IP_LINE} ${TURN_EXTERNAL_IP_LINE}'
+  ${TURN_LISTENING_IP_LINE} ${TURN_RELAY_IP_LINE} ${TURN_EXTERNAL_IP_LINE} ${TURN_ALLOWED_PEER_IP_LINES}'
 out=$(envsubst "$vars" <"$here/turnserver.conf.template")
 if grep -nE '\$\{TURN_[A-Z0-9_]+\}' <<<"$out" >&2; then
   echo "coturn/render.sh: the template names a variable this script does not fill" >&2

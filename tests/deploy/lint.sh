@@ -44,7 +44,7 @@ for missing in REDIS_PASSWORD TURN_SECRET ADDRESS_SECRET; do
 done
 
 docker-compose --env-file "$tmp/env" -f compose.yaml config >"$tmp/compose.yaml"
-if /usr/bin/python3 - "$tmp/compose.yaml" <<'PY'; then ok "compose: services, health, restarts, dependencies, exposure"; else fail "compose: shape"; fi
+if /usr/bin/python3 - "$tmp/compose.yaml" <<'PY'; then ok "compose: services, images built here, health, restarts, dependencies, exposure"; else fail "compose: shape"; fi
 import sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 svc = doc["services"]
@@ -53,6 +53,11 @@ def check(cond, msg):
     if not cond:
         errors.append(msg)
 check(set(svc) == {"nginx", "server1", "server2", "redis", "coturn"}, f"services: {sorted(svc)}")
+# Every image is built here from docker/Dockerfile (FROM Debian 12 only).
+for name, s in svc.items():
+    b = s.get("build") or {}
+    check(b.get("dockerfile") == "docker/Dockerfile" and b.get("target"), f"{name}: not built from docker/Dockerfile")
+    check(str(s.get("image", "")).startswith("serendip/"), f"{name}: image {s.get('image')} would be pulled")
 for name, s in svc.items():
     check("healthcheck" in s and s["healthcheck"].get("test"), f"{name}: no healthcheck")
     check(s.get("restart") in ("unless-stopped", "always"), f"{name}: restart policy {s.get('restart')}")
@@ -99,7 +104,7 @@ else
   fail "dockerfile-utils lint docker/Dockerfile: $out"
 fi
 
-if /usr/bin/python3 - docker/Dockerfile .dockerignore <<'PY'; then ok "Dockerfile: stages, user, health check, COPY sources"; else fail "Dockerfile: structure"; fi
+if /usr/bin/python3 - docker/Dockerfile .dockerignore <<'PY'; then ok "Dockerfile: stages (all FROM Debian 12), user, health check, COPY sources"; else fail "Dockerfile: structure"; fi
 import fnmatch, os, re, sys
 text = open(sys.argv[1]).read().replace("\\\n", " ")
 lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")]
@@ -138,9 +143,13 @@ for l in lines:
                     errors.append(f"COPY {s}: not in the build context")
                 elif ignored(p):
                     errors.append(f"COPY {s}: excluded by .dockerignore")
-for need in ("web", "build", "server", "nginx", "coturn"):
+for need in ("web", "build", "server", "nginx", "redis", "coturn"):
     if need not in stages:
         errors.append(f"no stage {need}")
+# One base image for the whole stack: nothing else is ever pulled.
+for name, st in stages.items():
+    if st["from"] not in ("debian:bookworm", "debian:bookworm-slim"):
+        errors.append(f"stage {name} is FROM {st['from']}, not debian:bookworm(-slim)")
 if last != "server":
     errors.append(f"the last (default) stage is {last}, not server")
 srv = stages.get("server", {})
@@ -164,7 +173,7 @@ PY
 
 # The images run these directly (COPY keeps the mode).
 not_exec=()
-for f in docker/http-check nginx/entrypoint.sh nginx/render.sh coturn/entrypoint.sh coturn/render.sh; do
+for f in docker/http-check docker/announce nginx/entrypoint.sh nginx/render.sh coturn/entrypoint.sh coturn/render.sh; do
   [ -x "$f" ] || not_exec+=("$f")
 done
 if [ ${#not_exec[@]} -eq 0 ]; then ok "entrypoints and the health check are executable"; else fail "not executable: ${not_exec[*]}"; fi
