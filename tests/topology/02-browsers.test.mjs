@@ -10,59 +10,11 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertClean, clickStart, closeAll, hook, launch, snap, waitFramesDecoded, waitPhase } from '../browser/lib.mjs';
 import { INSTANCES, INSTANCE_PIDS, URL_HTTPS, metric, openConnections, request, waitFor } from './lib.mjs';
+import { hideMyIp, openSiteUser, selectedPair, socketOpen } from '../support/site.mjs';
 
 const TURN = process.env.SERENDIP_TOPOLOGY_TURN === '1';
 
-/** A returning visitor (gate accepted) on a fresh context that accepts the test certificate. */
-async function openUser(browser, name) {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
-  await context.addInitScript(() => {
-    localStorage.setItem('serendip.settings.v1', JSON.stringify({ gateAccepted: 1 }));
-    // Every peer connection the page makes, for getStats on the selected pair.
-    const Native = window.RTCPeerConnection;
-    const all = [];
-    window.RTCPeerConnection = class extends Native {
-      constructor(...args) {
-        super(...args);
-        all.push(this);
-      }
-    };
-    window.__topology = { pcs: all };
-  });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`${name}: pageerror ${e.message}`));
-  await page.goto(URL_HTTPS + '/', { waitUntil: 'load' });
-  return { context, page, errors, name };
-}
-
-const socketOpen = (page) => page.waitForFunction(() => window.__serendip?.state.conn === 'open', null, { timeout: 15000, polling: 50 });
-
-/** The selected candidate pair of the page's live peer connection, and the policy it was made with. */
-async function selectedPair(page) {
-  return page.evaluate(async () => {
-    const pc = window.__topology.pcs.filter((p) => p.connectionState === 'connected').at(-1);
-    if (!pc) return null;
-    const stats = await pc.getStats();
-    let pair = null;
-    stats.forEach((s) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
-    });
-    if (!pair) return null;
-    const local = stats.get(pair.localCandidateId);
-    const remote = stats.get(pair.remoteCandidateId);
-    return {
-      policy: pc.getConfiguration().iceTransportPolicy,
-      hasTurn: pc.getConfiguration().iceServers.some((s) => [].concat(s.urls).some((u) => u.startsWith('turn:'))),
-      local: local.candidateType,
-      remote: remote.candidateType,
-      localAddress: local.address,
-      relayProtocol: local.relayProtocol,
-      state: pair.state,
-      bytesReceived: pair.bytesReceived,
-    };
-  });
-}
+const openUser = (browser, name) => openSiteUser(browser, URL_HTTPS, name);
 
 describe('the site through nginx, two instances, Redis and coturn', () => {
   let browser;
@@ -102,13 +54,7 @@ describe('the site through nginx, two instances, Redis and coturn', () => {
 
   it('"Hide my IP" on both: the next call goes through coturn, relay candidates only', { timeout: 60000, skip: !TURN && 'the server has no TURN options yet' }, async () => {
     assert.equal(await hook(a.page, 's.state.pair ? 1 : 0'), 1);
-    for (const u of [a, b]) {
-      await u.page.getByRole('button', { name: 'Settings' }).click();
-      const toggle = u.page.getByRole('switch', { name: 'Hide my IP' });
-      assert.equal(await toggle.isEnabled(), true, `${u.name}: the server offers a relay`);
-      await toggle.check();
-      await u.page.getByRole('button', { name: 'Close settings' }).click();
-    }
+    for (const u of [a, b]) await hideMyIp(u);
     const before = await hook(a.page, 's.state.pair.id');
     await a.page.getByRole('button', { name: 'Next' }).click();
     await waitPhase(b.page, 'ended', 10000);

@@ -3,31 +3,15 @@
 // upgrades through nginx, and the server instances' own /metrics.
 
 import https from 'node:https';
-import http from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from '../support/site.mjs';
+
+export { request, waitFor } from '../support/site.mjs';
 
 export const URL_HTTPS = process.env.SERENDIP_URL;
 export const URL_HTTP = process.env.SERENDIP_HTTP_URL;
 export const INSTANCES = (process.env.SERENDIP_INSTANCES || '').split(' ').filter(Boolean);
 export const INSTANCE_PIDS = (process.env.SERENDIP_INSTANCE_PIDS || '').split(' ').filter(Boolean).map(Number);
 if (!URL_HTTPS || INSTANCES.length !== 2) throw new Error('run the topology tests with tests/topology/run.sh');
-
-/** GET (or another method) over HTTP or HTTPS; resolves { status, headers, rawHeaders, body }. */
-export function request(url, { method = 'GET', headers = {} } = {}) {
-  const mod = url.startsWith('https:') ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = mod.request(url, { method, headers, rejectUnauthorized: false, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }),
-      );
-    });
-    req.on('error', reject);
-    req.setTimeout(10000, () => req.destroy(new Error(`timeout: ${url}`)));
-    req.end();
-  });
-}
 
 /** How many times a header appears in a response. */
 export function headerCount(res, name) {
@@ -99,16 +83,4 @@ export async function metric(instance, name) {
 /** Open WebSocket connections per instance, e.g. [1, 1]. */
 export async function openConnections() {
   return Promise.all(INSTANCES.map((i) => metric(i, 'serendip_connections_open')));
-}
-
-/** Polls `fn` until it returns a truthy value; returns it, or throws with the last value. */
-export async function waitFor(fn, { timeout = 10000, interval = 100, what = 'condition' } = {}) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await sleep(interval);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
