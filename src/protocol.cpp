@@ -1,4 +1,5 @@
 #include "serendip/protocol.hpp"
+#include "serendip/signal_scanner.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -258,6 +259,11 @@ bool relay_only_allows(const signal& s) {
 }
 
 decode_result decode(std::string_view text) {
+    if (auto s = scan_signal(text)) return message{std::move(*s)};
+    return decode_reference(text);
+}
+
+decode_result decode_reference(std::string_view text) {
     json root;
     strict_builder builder(root);
     if (!json::sax_parse(text.begin(), text.end(), &builder) || builder.error())

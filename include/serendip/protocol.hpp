@@ -77,7 +77,11 @@ struct decode_error {
 
 using decode_result = std::variant<message, decode_error>;
 
+// The common signals go through a one-pass scanner (signal_scanner.hpp);
+// everything else, and whatever the scanner does not take, through the DOM
+// decoder, which is the reference: both give the same result for any text.
 decode_result decode(std::string_view text);
+decode_result decode_reference(std::string_view text);
 
 client_type type_of(const message& m);
 
