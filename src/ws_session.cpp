@@ -98,6 +98,18 @@ websocket::close_reason close_frame_for(close_reason why) {
     }
 }
 
+// Why a connection ended that the server did not close. Only what the peer
+// did wrong at the WebSocket level (RFC 6455 framing, invalid UTF-8, a bad
+// close frame) is a protocol violation; every way a connection just goes
+// away is the client leaving: a close frame, the end of the stream, a
+// reset, a TLS stream cut short, or our own cut after a write to a peer
+// that had vanished. Counted apart, abuse and people leaving do not mix.
+close_reason reason_for(const beast::error_code& ec) {
+    if (ec == websocket::error::message_too_big) return close_reason::too_large;
+    if (ec == websocket::condition::protocol_violation) return close_reason::bad_frame;
+    return close_reason::client;
+}
+
 template <class Stream>
 class ws_session final : public client_link, public std::enable_shared_from_this<ws_session<Stream>> {
 public:
@@ -387,11 +399,8 @@ private:
         release_address();
         if (!accepted_) return;
         if (!closing_) {
-            if (ec == websocket::error::message_too_big) why_ = close_reason::too_large;
-            else if (ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset)
-                why_ = close_reason::client;
-            else why_ = close_reason::bad_frame;
-            if (ec == websocket::error::message_too_big)
+            why_ = reason_for(ec);
+            if (why_ == close_reason::too_large)
                 metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
         }
         metrics::add(ctx_.stats.closes[static_cast<std::size_t>(why_)]);

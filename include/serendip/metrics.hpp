@@ -16,14 +16,14 @@ inline constexpr std::size_t server_type_count = 8;
 std::string_view name(server_type t);
 
 enum class close_reason {
-    client,         // the client closed or the connection dropped
+    client,         // the client closed, or the connection dropped (reset, end of stream, cut TLS)
     going_away,     // server shutdown
     too_large,      // 1009
     binary,         // 1003
     rate_limited,   // 1008
     idle_timeout,   // no pong or frame for the idle timeout
     slow_reader,    // send queue overflow
-    bad_frame,      // WebSocket protocol violation (invalid UTF-8, bad framing)
+    bad_frame,      // WebSocket protocol violation only (invalid UTF-8, bad framing, bad close frame)
     replaced,       // the session resumed on a newer connection
     banned,         // 1008: reports got the address banned
 };

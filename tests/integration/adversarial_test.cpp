@@ -471,6 +471,35 @@ TEST_F(adversarial_test, fragments_make_one_message_and_framing_violations_close
         raw.send_raw(bytes);
         EXPECT_EQ(raw.wait_close(5s), 1002) << what;
     }
+    // Each one is counted as what it is: a protocol violation.
+    auto m = wait_for_metrics(port(), {"serendip_closes_total{reason=\"bad_frame\"} 7\n"});
+    EXPECT_NE(m.find("serendip_closes_total{reason=\"bad_frame\"} 7\n"), std::string::npos) << m;
+    expect_still_pairs_and_leaks_nothing(server);
+}
+
+// A tab closed or a network lost in the middle of a call, while the partner
+// keeps signalling: the connection is reset under the server's writes. That
+// is someone leaving (reason "client"), never a protocol violation.
+TEST_F(adversarial_test, a_peer_that_vanishes_mid_call_is_counted_as_leaving_not_as_bad_frames) {
+    constexpr int calls = 5;
+    for (int i = 0; i < calls; ++i) {
+        auto a = connect(port());
+        raw_ws vanishing(port());
+        welcome_of(vanishing);
+        a.ws->send(join_video());
+        a.ws->expect("queued");
+        vanishing.send_text(join_video().dump());
+        a.ws->expect("matched");
+        // The partner's candidates keep coming while the connection goes.
+        for (int k = 0; k < 20; ++k) a.ws->send(candidate("candidate:" + std::to_string(k)));
+        vanishing.reset();
+        for (int k = 0; k < 20; ++k) a.ws->send(candidate("after:" + std::to_string(k)));
+        EXPECT_EQ(a.ws->expect("peer_left")["reason"], "disconnect");
+    }
+    // Both sides of every call: the vanished one and the partner, who left normally.
+    auto m = wait_for_metrics(port(), {"serendip_closes_total{reason=\"client\"} " + std::to_string(2 * calls) + "\n"});
+    EXPECT_EQ(metric_value(m, "serendip_closes_total{reason=\"client\"}"), 2 * calls) << m;
+    EXPECT_EQ(metric_value(m, "serendip_closes_total{reason=\"bad_frame\"}"), 0) << m;
     expect_still_pairs_and_leaks_nothing(server);
 }
 

@@ -3,9 +3,17 @@
 #include "test_server.hpp"
 #include "ws_client.hpp"
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <thread>
 
 using namespace serendip;
 using namespace serendip::testing;
@@ -147,31 +155,88 @@ TEST_F(http_test, keep_alive_serves_several_requests) {
     EXPECT_NE(res.find("HTTP/1.1 200", first + 1), std::string::npos);
 }
 
+// A self-signed certificate in a fresh directory, removed with the object.
+struct test_certificate {
+    fs::path dir = fs::temp_directory_path() / ("serendip-tls-" + std::to_string(::getpid()));
+    std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+    test_certificate() {
+        fs::create_directories(dir);
+        std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                          " -days 1 -subj /CN=localhost >/dev/null 2>&1";
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
+    }
+    ~test_certificate() { fs::remove_all(dir); }
+};
+
+// What curl prints for `format` after fetching `url` (certificates not checked).
+std::string curl_k(const std::string& url, const std::string& format) {
+    std::string cmd = "curl -sk -o /dev/null -w '" + format + "' " + url;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[256] = {};
+    std::string out = fgets(buf, sizeof buf, p) ? buf : "";
+    pclose(p);
+    return out;
+}
+
+std::string curl_k_body(const std::string& url) {
+    std::string cmd = "curl -sk " + url;
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
 TEST(http_tls_test, serves_https_when_given_a_certificate) {
-    auto dir = fs::temp_directory_path() / ("serendip-tls-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    auto cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-    std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
-                      " -days 1 -subj /CN=localhost >/dev/null 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    test_certificate certificate;
     test_server tls{[&](config& c) {
-        c.tls_cert = cert;
-        c.tls_key = key;
+        c.tls_cert = certificate.cert;
+        c.tls_key = certificate.key;
     }};
     std::string url = "https://127.0.0.1:" + std::to_string(tls.port());
-    std::string out;
-    {
-        std::string curl = "curl -sk -o /dev/null -w '%{http_code} %{ssl_verify_result}' " + url + "/healthz";
-        FILE* p = popen(curl.c_str(), "r");
-        char buf[64] = {};
-        ASSERT_TRUE(fgets(buf, sizeof buf, p));
-        pclose(p);
-        out = buf;
-    }
-    EXPECT_EQ(out.substr(0, 3), "200");
+    EXPECT_EQ(curl_k(url + "/healthz", "%{http_code}"), "200");
     // Plain HTTP to the TLS port gets nothing useful.
     EXPECT_NE(status_of(http_get(tls.port(), "/healthz")), 200);
-    fs::remove_all(dir);
+}
+
+// A tab that vanishes over TLS cuts the TCP connection without TLS's
+// close_notify: the server sees a truncated stream. That is someone
+// leaving (reason "client"), not a protocol violation.
+TEST(http_tls_test, a_tls_stream_cut_short_is_counted_as_leaving) {
+    namespace asio = boost::asio;
+    namespace beast = boost::beast;
+    test_certificate certificate;
+    test_server tls{[&](config& c) {
+        c.tls_cert = certificate.cert;
+        c.tls_key = certificate.key;
+    }};
+    std::string url = "https://127.0.0.1:" + std::to_string(tls.port());
+    constexpr int cuts = 3;
+    for (int i = 0; i < cuts; ++i) {
+        asio::io_context ioc;
+        asio::ssl::context ssl(asio::ssl::context::tls_client);
+        ssl.set_verify_mode(asio::ssl::verify_none);
+        beast::websocket::stream<asio::ssl::stream<asio::ip::tcp::socket>> ws(ioc, ssl);
+        beast::get_lowest_layer(ws).connect({asio::ip::make_address("127.0.0.1"), tls.port()});
+        ws.next_layer().handshake(asio::ssl::stream_base::client);
+        ws.set_option(beast::websocket::stream_base::decorator([&](beast::websocket::request_type& req) {
+            req.set(beast::http::field::origin, url);
+        }));
+        ws.handshake("127.0.0.1:" + std::to_string(tls.port()), "/ws");
+        beast::flat_buffer welcome;
+        ws.read(welcome);
+        ASSERT_NE(beast::buffers_to_string(welcome.data()).find("\"welcome\""), std::string::npos);
+        beast::get_lowest_layer(ws).close();  // no close frame, no close_notify
+    }
+    std::string metrics;
+    for (int tries = 0; tries < 100; ++tries) {
+        metrics = curl_k_body(url + "/metrics");
+        if (metrics.find("serendip_connections_open 0\n") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_NE(metrics.find("serendip_closes_total{reason=\"client\"} " + std::to_string(cuts) + "\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("serendip_closes_total{reason=\"bad_frame\"} 0\n"), std::string::npos) << metrics;
 }
 
 TEST_F(http_test, websocket_upgrade_has_the_security_headers_and_names_no_library) {

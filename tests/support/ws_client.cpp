@@ -296,6 +296,12 @@ void raw_ws::send_raw(const std::string& bytes) {
     asio::write(impl_->socket, asio::buffer(bytes), ec);
 }
 
+void raw_ws::reset() {
+    boost::system::error_code ec;
+    impl_->socket.set_option(asio::socket_base::linger(true, 0), ec);  // close() then sends RST
+    impl_->socket.close(ec);
+}
+
 std::string raw_ws::frame(std::uint8_t opcode, const std::string& payload, bool fin) {
     std::string f;
     f += static_cast<char>((fin ? 0x80 : 0) | opcode);

@@ -82,6 +82,9 @@ public:
     void send_text(const std::string& payload) { send_frame(0x1, payload); }
     // Any bytes at all (a frame header alone, a forged length...); errors are ignored.
     void send_raw(const std::string& bytes);
+    // Drops the connection as a crashed tab or a lost network does: a TCP
+    // reset, no close frame.
+    void reset();
     // A masked client frame, as send_frame sends it.
     static std::string frame(std::uint8_t opcode, const std::string& payload, bool fin = true);
     // Reads frames until a close frame (returns its code), EOF (0) or timeout (-1).
