@@ -30,6 +30,10 @@ podman_env
 cd "$repo"
 
 project=serendip-compose-test
+# docker-compose builds through the Docker API itself (docker-py), not by
+# calling a `docker` program: a plain Debian has none, and podman's API
+# serves this legacy build.
+export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
 compose() { docker-compose --project-directory "$repo" -f "$repo/compose.yaml" --env-file "$SERENDIP_COMPOSE_ENV" -p "$project" "$@"; }
 
 # ---- outside the namespace: the base image and every image of compose.yaml --

@@ -143,8 +143,12 @@ done
 timeout 1 turnutils_stunclient -p "$turn_port" 127.0.0.1 >/dev/null 2>&1 || die "coturn does not answer STUN"
 
 # ---- nginx: the shipped template, rendered for loopback ports --------------------------
+# Its workers run as nobody: they get their own copy of the client (a
+# checkout under /root, say, is not theirs to read).
+cp -r "$repo/web/dist" "$tmp/www"
+chmod -R a+rX "$tmp/www"
 SERENDIP_UPSTREAMS="${instance_urls[0]#http://} ${instance_urls[1]#http://}" \
-  SERENDIP_TLS_CERT="$tmp/cert.pem" SERENDIP_TLS_KEY="$tmp/key.pem" SERENDIP_WEB_ROOT="$repo/web/dist" \
+  SERENDIP_TLS_CERT="$tmp/cert.pem" SERENDIP_TLS_KEY="$tmp/key.pem" SERENDIP_WEB_ROOT="$tmp/www" \
   SERENDIP_HTTP_LISTEN="127.0.0.1:$http_port" SERENDIP_HTTPS_LISTEN="127.0.0.1:$https_port" \
   SERENDIP_HTTPS_PORT="$https_port" "$repo/nginx/render.sh" "$tmp/nginx"
 nginx -t -q -p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" -e stderr || die "nginx -t failed"
@@ -159,7 +163,7 @@ curl -sk -o /dev/null "https://127.0.0.1:$https_port/" || die "nginx does not an
 # A second nginx from the same template whose only upstream is a port the
 # test listens on itself: it shows exactly what nginx sends to an instance.
 SERENDIP_UPSTREAMS="127.0.0.1:18090" \
-  SERENDIP_TLS_CERT="$tmp/cert.pem" SERENDIP_TLS_KEY="$tmp/key.pem" SERENDIP_WEB_ROOT="$repo/web/dist" \
+  SERENDIP_TLS_CERT="$tmp/cert.pem" SERENDIP_TLS_KEY="$tmp/key.pem" SERENDIP_WEB_ROOT="$tmp/www" \
   SERENDIP_HTTP_LISTEN="127.0.0.1:18081" SERENDIP_HTTPS_LISTEN="127.0.0.1:18444" \
   SERENDIP_HTTPS_PORT=18444 "$repo/nginx/render.sh" "$tmp/nginx-probe"
 nginx -p "$tmp/nginx-probe/" -c "$tmp/nginx-probe/nginx.conf" -e stderr -g 'daemon off;' >/dev/null 2>"$tmp/nginx-probe-error.log" &
