@@ -94,7 +94,8 @@ export type Effect =
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const AUTO_NEXT_MS = 2_000;
 export const RETRY_JOIN_MS = 1_000;
-export const UNAVAILABLE_RETRY_MS = 3_000;
+// Matchmaking outages (a Redis restart) last seconds: try again soon.
+export const UNAVAILABLE_RETRY_MS = 1_000;
 
 export function initialState(gateAccepted: boolean, search?: Partial<SearchSettings>): State {
   return {
