@@ -104,6 +104,7 @@ void hub::open_session(std::weak_ptr<client_link> link, std::string address, std
             auto& slot = links_[r->id];
             if (auto old = slot.lock(); old && old.get() != link.lock().get()) old->close(close_reason::replaced);
             slot = link;
+            drop_route_to(r->id);  // the partner's route led to the old connection
             if (settings_.ice.has_turn() && !pseudonyms_.contains(r->id)) pseudonyms_[r->id] = turn::new_pseudonym();
             opened o{r->id, {{server_type::welcome, make_frame(welcome(r->id, token))}}};
             for (const auto& a : r->held) {
@@ -124,8 +125,23 @@ void hub::closed(const session_id& id, const client_link* link) {
         if (current && current.get() != link) return;
         links_.erase(it);
         pseudonyms_.erase(id);
+        // The disconnect first: once its route is cut, the partner's signals
+        // go to the store, and must find this session away (held for it).
         store_.disconnect(id);
+        drop_route_to(id);
     });
+}
+
+void hub::drop_route_to(const session_id& id) {
+    auto r = routes_.find(id);
+    if (r == routes_.end()) return;
+    if (auto p = links_.find(r->second.partner); p != links_.end())
+        if (auto partner = p->second.lock()) partner->cut_route(r->second.pair);
+    routes_.erase(r);
+}
+
+void hub::signal_via_store(const session_id& from, std::string data) {
+    asio::post(strand_, [this, from, data = std::move(data)]() mutable { store_.signal(from, std::move(data)); });
 }
 
 frame hub::encode(const action& a) const {
@@ -160,10 +176,24 @@ void hub::deliver(actions batch) {
             if (!link) continue;
             auto type = static_cast<server_type>(a.what.index() + 2);
             if (type == server_type::error) metrics::add(metrics_.errors[static_cast<std::size_t>(std::get<out::error>(a.what).code)]);
+            if (auto* m = std::get_if<out::matched>(&a.what)) link->set_route(route_for(a.to, *m));
             link->send(type, encode(a));
             if (type == server_type::banned) link->close(close_reason::banned);
         }
     });
+}
+
+// Both sides of a pair the store numbered, connected here: each gets the
+// other's connection (in the same batch, so both or neither).
+peer_route hub::route_for(const session_id& to, const out::matched& m) {
+    routes_.erase(to);
+    if (m.pair == 0) return {};
+    auto p = links_.find(m.partner);
+    if (p == links_.end()) return {};
+    auto partner = p->second.lock();
+    if (!partner) return {};
+    routes_[to] = {m.partner, m.pair};
+    return {m.pair, m.partner, partner};
 }
 
 void hub::replaced(const session_id& id) {
@@ -174,6 +204,7 @@ void hub::replaced(const session_id& id) {
         // Forgotten first, so that this connection's close tells the store nothing.
         links_.erase(it);
         pseudonyms_.erase(id);
+        drop_route_to(id);
         if (link) link->close(close_reason::replaced);
     });
 }

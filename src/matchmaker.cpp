@@ -144,8 +144,9 @@ void matchmaker::pair_up(actions& out, queue_list::iterator older, queue_list::i
     sa.pair_signaled = sb.pair_signaled = false;
     paired_ += 2;
     // Rule 7: the longer-waiting side makes the offer.
-    emit(out, a, out::matched{protocol::role::offerer, common});
-    emit(out, b, out::matched{protocol::role::answerer, std::move(common)});
+    auto pair = ++pairs_;
+    emit(out, a, out::matched{protocol::role::offerer, common, b, pair});
+    emit(out, b, out::matched{protocol::role::answerer, std::move(common), a, pair});
     schedule(now + settings_.pair_timeout, deadline_kind::pair_timeout, a);
 }
 
@@ -235,6 +236,13 @@ actions matchmaker::signal(const session_id& id, std::string data, steady_time) 
     sessions_.at(partner).pair_signaled = true;
     emit(out, partner, out::signal{std::move(data)});
     return out;
+}
+
+void matchmaker::signaled(const session_id& id) {
+    session* s = find(id);
+    if (!s || !s->partner) return;
+    s->pair_signaled = true;
+    sessions_.at(*s->partner).pair_signaled = true;
 }
 
 actions matchmaker::disconnect(const session_id& id, steady_time now) {

@@ -378,13 +378,19 @@ std::string encode_matched(role r, const std::vector<std::string>& common, std::
     return out;
 }
 
+constexpr std::string_view signal_prefix = R"({"type":"signal","data":)";
+
 std::string encode_signal(std::string_view data_json) {
     std::string out;
-    out.reserve(data_json.size() + 32);
-    out += R"({"type":"signal","data":)";
+    out.reserve(data_json.size() + signal_prefix.size() + 1);
+    out += signal_prefix;
     out += data_json;
     out += '}';
     return out;
+}
+
+std::string_view signal_data_of(std::string_view signal_frame) {
+    return signal_frame.substr(signal_prefix.size(), signal_frame.size() - signal_prefix.size() - 1);
 }
 
 std::string encode_peer_left(leave_reason r) {

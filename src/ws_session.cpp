@@ -154,6 +154,24 @@ public:
         asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), why] { self->start_close(why); });
     }
 
+    void set_route(peer_route route) override {
+        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), route = std::move(route)]() mutable {
+            self->take_route(std::move(route));
+        });
+    }
+
+    void cut_route(std::uint64_t pair) override {
+        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), pair] {
+            if (self->route_.pair == pair) self->route_ = {};
+        });
+    }
+
+    void relay(std::uint64_t pair, frame f) override {
+        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), pair, f = std::move(f)]() mutable {
+            self->on_relay(pair, std::move(f));
+        });
+    }
+
 private:
     void on_accept(beast::error_code ec) {
         if (ec) return release_address();  // not a WebSocket after all; nothing was counted yet
@@ -184,6 +202,56 @@ private:
         // Messages that raced ahead of the welcome.
         auto early = std::move(early_);
         for (auto& text : early) handle(text);
+    }
+
+    // ---- the direct route to the partner (hub.hpp, peer_route) ----------
+    // Pair numbers grow: a relay for a pair newer than any this connection
+    // has heard of is for the pair whose `matched` is on its way (the
+    // partner heard first); it waits for the route, so order is kept. One
+    // for the current pair is delivered; any other is from an ended pair
+    // and dropped. Own join/next/leave/report and every peer_left cut the
+    // route before anything else happens, so nothing crosses an ended pair.
+
+    void take_route(peer_route route) {
+        route_ = std::move(route);
+        route_signaled_ = false;
+        newest_pair_ = std::max(newest_pair_, route_.pair);
+        if (early_relays_.empty()) return;
+        auto early = std::move(early_relays_);
+        early_relays_.clear();
+        for (auto& [pair, f] : early) {
+            if (pair == route_.pair) enqueue(server_type::signal, std::move(f));
+            else if (pair > newest_pair_) early_relays_.emplace_back(pair, std::move(f));
+        }
+    }
+
+    void on_relay(std::uint64_t pair, frame f) {
+        if (pair != 0 && pair == route_.pair) {
+            // Gone: the store holds it for a resume (after this session's disconnect).
+            if (finished_) return ctx_.matchmaking.signal_via_store(route_.partner, std::string(protocol::signal_data_of(*f)));
+            return enqueue(server_type::signal, std::move(f));
+        }
+        if (pair > newest_pair_ && !finished_ && early_relays_.size() < max_early_relays)
+            early_relays_.emplace_back(pair, std::move(f));
+    }
+
+    // A signal of ours for the partner: straight to its connection when the
+    // hub gave a route, else through the store.
+    void send_signal(protocol::signal& m) {
+        if (route_.pair != 0) {
+            if (auto partner = route_.link.lock()) {
+                // The store learns once per pair that it signalled (rule 8).
+                if (!route_signaled_) {
+                    route_signaled_ = true;
+                    ctx_.matchmaking.rules().signaled(id_);
+                }
+                partner->relay(route_.pair, make_frame(protocol::encode_signal(m.data)));
+                return;
+            }
+            // The partner's connection is gone: the store holds it, after the disconnect.
+            return ctx_.matchmaking.signal_via_store(id_, std::move(m.data));
+        }
+        ctx_.matchmaking.rules().signal(id_, std::move(m.data));
     }
 
     // The address is banned: say so (no session was made) and close.
@@ -273,6 +341,10 @@ private:
                                    "skipping too fast: wait " + std::to_string(seconds) + " s", protocol::name(type));
             }
         }
+        // Whatever changes this session's pair ends its route first.
+        if (type == protocol::client_type::join || type == protocol::client_type::next ||
+            type == protocol::client_type::leave || type == protocol::client_type::report)
+            route_ = {};
         std::visit(
             [&](auto& m) {
                 using T = std::decay_t<decltype(m)>;
@@ -283,7 +355,7 @@ private:
                     // "Hide my IP": a stray host or srflx candidate would reveal
                     // the address the client asked to hide. Dropped quietly.
                     if (relay_only_ && !protocol::relay_only_allows(m)) return;
-                    rules.signal(id_, std::move(m.data));
+                    send_signal(m);
                 } else if constexpr (std::is_same_v<T, protocol::next>) {
                     rules.next(id_);
                 } else if constexpr (std::is_same_v<T, protocol::leave>) {
@@ -299,6 +371,7 @@ private:
     }
 
     void enqueue(server_type type, frame f) {
+        if (type == server_type::peer_left) route_ = {};  // before the frame: nothing of the pair after it
         if (closing_ || finished_) return;
         if (type == server_type::matched) skips_.on_matched(clock::now());
         if (queued_bytes_ + f->size() > ctx_.cfg.send_queue_bytes) {
@@ -428,6 +501,11 @@ private:
     bool admitted_;  // counted by ctx_.admission under address_.today until the session ends
     std::optional<clock::time_point> face_seen_;
     bool relay_only_ = false;  // the latest join's relayOnly: kept per connection
+    peer_route route_;
+    bool route_signaled_ = false;  // the store was told this pair signalled
+    std::uint64_t newest_pair_ = 0;  // the highest pair number a route named
+    static constexpr std::size_t max_early_relays = 64;
+    std::vector<std::pair<std::uint64_t, frame>> early_relays_;  // for a pair whose route is on its way
     clock::time_point last_heard_{}, last_ping_{};
     session_id id_;
     std::string resume_token_;

@@ -24,12 +24,31 @@ using frame = std::shared_ptr<const std::string>;
 
 inline frame make_frame(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
 
-// A connection as the hub sees it. Both calls are safe from any thread.
+class client_link;
+
+// The way from one connection of a pair to the other when both are on this
+// instance: signals go from strand to strand, never through the hub or the
+// store. The hub sets it before the connection's `matched`.
+struct peer_route {
+    std::uint64_t pair = 0;  // the store's number of the pair; 0: no route
+    session_id partner;      // for a signal the route cannot deliver
+    std::weak_ptr<client_link> link;
+};
+
+// A connection as the hub sees it. Every call is safe from any thread.
 class client_link {
 public:
     virtual ~client_link() = default;
     virtual void send(server_type type, frame f) = 0;
     virtual void close(close_reason why) = 0;
+    // The route to the partner of this connection's next pair (an empty
+    // one: its signals go through the store).
+    virtual void set_route(peer_route route) = 0;
+    // Drops the route if it is still the one of pair `pair`.
+    virtual void cut_route(std::uint64_t pair) = 0;
+    // A `signal` frame from the partner in pair `pair`. Delivered only while
+    // that pair is this connection's current one: never across an ended pair.
+    virtual void relay(std::uint64_t pair, frame f) = 0;
 };
 
 struct hub_settings {
@@ -58,6 +77,10 @@ public:
     void closed(const session_id& id, const client_link* link);
 
     store& rules() { return store_; }
+    // A signal a direct route could not deliver (the partner's connection
+    // had gone): through the store, which holds it for a resume. Passing
+    // through the hub's strand puts it after that connection's disconnect.
+    void signal_via_store(const session_id& from, std::string data);
     void deliver(actions batch) override;
     void replaced(const session_id& id) override;
 
@@ -67,11 +90,15 @@ public:
 
 private:
     frame encode(const action& a) const;
+    peer_route route_for(const session_id& to, const out::matched& m);
     void open_session(std::weak_ptr<client_link> link, std::string address, std::string resume_token,
                       std::function<void(opened)> done);
     std::string welcome(const session_id& id, const std::string& token) const;
     std::string ice_servers_for(const session_id& id) const;
     void broadcast_online();
+    // The session's connection is gone or replaced: its partner's route to
+    // it is cut (the partner's signals then go through the store).
+    void drop_route_to(const session_id& id);
 
     boost::asio::any_io_executor strand_;
     store& store_;
@@ -80,6 +107,12 @@ private:
     std::unordered_map<session_id, std::weak_ptr<client_link>> links_;  // on strand_
     // TURN user names, one per session while it has a link here; on strand_.
     std::unordered_map<session_id, std::string> pseudonyms_;
+    // Direct routes handed out: session -> its partner and their pair; on strand_.
+    struct route_end {
+        session_id partner;
+        std::uint64_t pair;
+    };
+    std::unordered_map<session_id, route_end> routes_;
     boost::asio::steady_timer online_timer_;
     std::uint64_t last_online_ = 0;
     bool stopping_ = false;

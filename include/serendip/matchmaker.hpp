@@ -37,6 +37,12 @@ struct queued {
 struct matched {
     protocol::role role;
     std::vector<std::string> common;
+    // The partner and a number for the pair, the same on both sides and
+    // growing with each pair this store makes: with them the hub lets two
+    // connections of this instance relay signals straight to each other.
+    // Empty and 0 where the store does not give them (Redis).
+    std::string partner = {};
+    std::uint64_t pair = 0;
 };
 struct signal {
     std::string data;  // validated JSON, relayed as is
@@ -84,6 +90,9 @@ public:
     actions leave(const session_id& id, steady_time now);
     actions report(const session_id& id, steady_time now);
     actions signal(const session_id& id, std::string data, steady_time now);
+    // A signal went from this session to its partner without passing here
+    // (the hub's direct route): the pair has signalled (rule 8).
+    void signaled(const session_id& id);
     // The connection dropped: out of the queue at once, the session held.
     actions disconnect(const session_id& id, steady_time now);
     // The session can no longer be resumed (its address was banned).
@@ -171,6 +180,7 @@ private:
     queue_list queue_[2];  // per mode
     std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;
     std::uint64_t seq_ = 0;
+    std::uint64_t pairs_ = 0;  // pairs made: out::matched::pair
     std::size_t connected_ = 0;
     std::size_t paired_ = 0;  // sessions in a pair
 };

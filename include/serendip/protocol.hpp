@@ -128,6 +128,8 @@ std::string encode_online(std::uint64_t count);
 std::string encode_queued(mode m, const std::vector<std::string>& interests);
 std::string encode_matched(role r, const std::vector<std::string>& common, std::string_view ice_servers_json);
 std::string encode_signal(std::string_view data_json);
+// The data inside a frame that encode_signal made.
+std::string_view signal_data_of(std::string_view signal_frame);
 std::string encode_peer_left(leave_reason r);
 std::string encode_error(error_code code, std::string_view message, std::string_view ref = {});
 std::string encode_banned(std::int64_t until_unix, std::string_view reason);

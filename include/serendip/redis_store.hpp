@@ -58,6 +58,9 @@ public:
     void leave(const session_id& id) override;
     void report(const session_id& id, protocol::report_reason reason) override;
     void signal(const session_id& id, std::string data) override;
+    // Never called: this store's `matched` names no partner, so the hub
+    // gives its sessions no direct route (docs/redis.md).
+    void signaled(const session_id&) override {}
     void disconnect(const session_id& id) override;
 
     std::uint64_t online() const override;

@@ -3,12 +3,6 @@
 #include "test_server.hpp"
 #include "ws_client.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -204,8 +198,6 @@ TEST(http_tls_test, serves_https_when_given_a_certificate) {
 // close_notify: the server sees a truncated stream. That is someone
 // leaving (reason "client"), not a protocol violation.
 TEST(http_tls_test, a_tls_stream_cut_short_is_counted_as_leaving) {
-    namespace asio = boost::asio;
-    namespace beast = boost::beast;
     test_certificate certificate;
     test_server tls{[&](config& c) {
         c.tls_cert = certificate.cert;
@@ -213,22 +205,7 @@ TEST(http_tls_test, a_tls_stream_cut_short_is_counted_as_leaving) {
     }};
     std::string url = "https://127.0.0.1:" + std::to_string(tls.port());
     constexpr int cuts = 3;
-    for (int i = 0; i < cuts; ++i) {
-        asio::io_context ioc;
-        asio::ssl::context ssl(asio::ssl::context::tls_client);
-        ssl.set_verify_mode(asio::ssl::verify_none);
-        beast::websocket::stream<asio::ssl::stream<asio::ip::tcp::socket>> ws(ioc, ssl);
-        beast::get_lowest_layer(ws).connect({asio::ip::make_address("127.0.0.1"), tls.port()});
-        ws.next_layer().handshake(asio::ssl::stream_base::client);
-        ws.set_option(beast::websocket::stream_base::decorator([&](beast::websocket::request_type& req) {
-            req.set(beast::http::field::origin, url);
-        }));
-        ws.handshake("127.0.0.1:" + std::to_string(tls.port()), "/ws");
-        beast::flat_buffer welcome;
-        ws.read(welcome);
-        ASSERT_NE(beast::buffers_to_string(welcome.data()).find("\"welcome\""), std::string::npos);
-        beast::get_lowest_layer(ws).close();  // no close frame, no close_notify
-    }
+    for (int i = 0; i < cuts; ++i) ASSERT_NE(tls_first_frame_then_cut(tls.port()).find("\"welcome\""), std::string::npos);
     std::string metrics;
     for (int tries = 0; tries < 100; ++tries) {
         metrics = curl_k_body(url + "/metrics");

@@ -7,8 +7,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -395,6 +397,122 @@ std::string body_of(const std::string& response) {
 std::string http_get(std::uint16_t port, const std::string& target, const std::string& extra_headers) {
     return raw_http(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers +
                               "\r\n");
+}
+
+// ---- client_swarm --------------------------------------------------------------
+
+namespace {
+
+class swarm_client : public std::enable_shared_from_this<swarm_client> {
+public:
+    swarm_client(asio::io_context& ioc, std::size_t index, const client_swarm::handler& on_frame, std::size_t& failures)
+        : ws_(ioc), index_(index), on_frame_(on_frame), failures_(failures) {}
+
+    void start(std::uint16_t port) {
+        boost::system::error_code ec;
+        beast::get_lowest_layer(ws_).socket().connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+        if (ec) {
+            ++failures_;
+            return;
+        }
+        ws_.set_option(websocket::stream_base::decorator([port](websocket::request_type& req) {
+            req.set(beast::http::field::origin, "http://127.0.0.1:" + std::to_string(port));
+        }));
+        ws_.async_handshake("127.0.0.1:" + std::to_string(port), "/ws", [self = shared_from_this()](beast::error_code ec) {
+            if (ec) {
+                ++self->failures_;
+                return;
+            }
+            self->read();
+        });
+    }
+
+    void cut() {
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
+private:
+    void read() {
+        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) {
+                if (ec != asio::error::operation_aborted && ec != websocket::error::closed) ++self->failures_;
+                return;
+            }
+            auto frame = json::parse(beast::buffers_to_string(self->buffer_.data()));
+            self->buffer_.consume(self->buffer_.size());
+            for (auto& text : self->on_frame_(self->index_, frame)) self->send(std::move(text));
+            self->read();
+        });
+    }
+    void send(std::string text) {
+        out_.push_back(std::move(text));
+        if (out_.size() == 1) write();
+    }
+    void write() {
+        ws_.async_write(asio::buffer(out_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->out_.pop_front();
+            if (!ec && !self->out_.empty()) self->write();
+        });
+    }
+
+    websocket::stream<beast::tcp_stream> ws_;
+    beast::flat_buffer buffer_;
+    std::deque<std::string> out_;
+    std::size_t index_;
+    const client_swarm::handler& on_frame_;
+    std::size_t& failures_;
+};
+
+}  // namespace
+
+struct client_swarm::impl {
+    asio::io_context ioc;
+    handler on_frame;
+    std::size_t failures = 0;
+    std::vector<std::shared_ptr<swarm_client>> clients;
+};
+
+client_swarm::client_swarm(std::uint16_t port, std::size_t clients, handler on_frame) : impl_(std::make_unique<impl>()) {
+    impl_->on_frame = std::move(on_frame);
+    for (std::size_t i = 0; i < clients; ++i) {
+        impl_->clients.push_back(std::make_shared<swarm_client>(impl_->ioc, i, impl_->on_frame, impl_->failures));
+        impl_->clients.back()->start(port);
+    }
+}
+
+client_swarm::~client_swarm() {
+    close_all();
+    impl_->ioc.restart();
+    impl_->ioc.run_for(200ms);
+}
+
+void client_swarm::run_for(std::chrono::milliseconds d) {
+    impl_->ioc.restart();
+    impl_->ioc.run_for(d);
+}
+
+void client_swarm::close_all() {
+    for (auto& c : impl_->clients) c->cut();
+}
+
+std::size_t client_swarm::failures() const { return impl_->failures; }
+
+std::string tls_first_frame_then_cut(std::uint16_t port) {
+    asio::io_context ioc;
+    asio::ssl::context ssl(asio::ssl::context::tls_client);
+    ssl.set_verify_mode(asio::ssl::verify_none);
+    websocket::stream<asio::ssl::stream<tcp::socket>> ws(ioc, ssl);
+    beast::get_lowest_layer(ws).connect({asio::ip::make_address("127.0.0.1"), port});
+    ws.next_layer().handshake(asio::ssl::stream_base::client);
+    ws.set_option(websocket::stream_base::decorator([port](websocket::request_type& req) {
+        req.set(beast::http::field::origin, "https://127.0.0.1:" + std::to_string(port));
+    }));
+    ws.handshake("127.0.0.1:" + std::to_string(port), "/ws");
+    beast::flat_buffer first;
+    ws.read(first);
+    beast::get_lowest_layer(ws).close();  // no close frame, no close_notify
+    return beast::buffers_to_string(first.data());
 }
 
 }  // namespace serendip::testing

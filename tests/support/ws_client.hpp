@@ -97,6 +97,32 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+// Many WebSocket clients driven from one thread, for load tests. Each
+// client's frames (parsed) go to the handler, which returns the texts that
+// client sends next. Clients connect at construction and join nothing by
+// themselves.
+class client_swarm {
+public:
+    using handler = std::function<std::vector<std::string>(std::size_t client, const json& frame)>;
+    client_swarm(std::uint16_t port, std::size_t clients, handler on_frame);
+    ~client_swarm();
+    // Runs every client on the calling thread for `d`.
+    void run_for(std::chrono::milliseconds d);
+    // Cuts every connection (no close frame).
+    void close_all();
+    // Connections that failed their handshake or their reads with an error.
+    std::size_t failures() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+// A WebSocket over TLS (the certificate is not checked): returns its first
+// frame, then cuts the TCP connection without a close frame or TLS
+// close_notify, as a vanished tab does.
+std::string tls_first_frame_then_cut(std::uint16_t port);
+
 // Sends raw bytes over a fresh TCP connection and returns everything read
 // until the server closes or `timeout` passes.
 std::string raw_http(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout = 3s);
