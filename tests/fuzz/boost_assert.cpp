@@ -1,7 +1,7 @@
-// The fuzz build keeps Boost's assertions on (no NDEBUG) and routes them
-// here (BOOST_ENABLE_ASSERT_HANDLER, set by SERENDIP_FUZZ), so that one
-// proven false positive of Boost 1.81 can be let through and every other
-// assertion still aborts the run.
+// The sanitizer and fuzz build keeps Boost's assertions on (no NDEBUG) and
+// routes them here (BOOST_ENABLE_ASSERT_HANDLER, set by SERENDIP_FUZZ, which
+// links this file into the core library), so that one proven false positive
+// of Boost 1.81 can be let through and every other assertion still aborts.
 
 #include <cstdio>
 #include <cstdlib>
