@@ -6,6 +6,8 @@
 # (tests/compose/*.test.mjs), and `docker-compose down -v`.
 #
 #   tests/compose/run.sh [node --test args...]
+#   tests/compose/run.sh --build-only    the base image and the images, nothing else
+#                                        (script/test starts it early, in the background)
 #
 # SERENDIP_KEEP_TMP=1 keeps the run's folder (.env, logs); SERENDIP_COMPOSE_HOLD=1
 # keeps the stack up after the tests until the folder's "hold" file goes.
@@ -37,12 +39,15 @@ export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
 compose() { docker-compose --project-directory "$repo" -f "$repo/compose.yaml" --env-file "$SERENDIP_COMPOSE_ENV" -p "$project" "$@"; }
 
 # ---- outside the namespace: the base image and every image of compose.yaml --
+build_only=false
+[ "${1:-}" = --build-only ] && { build_only=true; shift; }
+
 if [ -z "${SERENDIP_IN_NETNS:-}" ]; then
   for tool in podman docker-compose debootstrap unshare ip openssl node; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (script/bootstrap)" >&2; exit 2; }
   done
   [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (rootful podman, unshare)" >&2; exit 2; }
-  [ -d web/node_modules/playwright-core ] || { echo "run.sh: web/node_modules is missing (script/web)" >&2; exit 2; }
+  $build_only || [ -d web/node_modules/playwright-core ] || { echo "run.sh: web/node_modules is missing (script/web)" >&2; exit 2; }
   # One run at a time on a machine: two would share the project's containers.
   exec 9>/run/lock/serendip-compose-test.lock
   flock -w 1800 9 || { echo "run.sh: another compose test holds the lock" >&2; exit 1; }
@@ -77,7 +82,8 @@ if [ -z "${SERENDIP_IN_NETNS:-}" ]; then
   fi
   stop_api
   echo "run.sh: images built in ${SECONDS} s"
-  podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^localhost/serendip/' || true
+  podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep 'serendip/.*:local' || true
+  $build_only && exit 0
 
   unset NPM_EXTRA_CA
   export SERENDIP_IN_NETNS=1
