@@ -182,13 +182,18 @@ std::string curl_k_body(const std::string& url) {
     return out;
 }
 
-TEST(http_tls_test, serves_https_when_given_a_certificate) {
+// A server that speaks only HTTPS and WSS, with a certificate of its own.
+class http_tls_test : public ::testing::Test {
+protected:
     test_certificate certificate;
-    test_server tls{[&](config& c) {
+    test_server tls{[this](config& c) {
         c.tls_cert = certificate.cert;
         c.tls_key = certificate.key;
     }};
     std::string url = "https://127.0.0.1:" + std::to_string(tls.port());
+};
+
+TEST_F(http_tls_test, serves_https_when_given_a_certificate) {
     EXPECT_EQ(curl_k(url + "/healthz", "%{http_code}"), "200");
     // Plain HTTP to the TLS port gets nothing useful.
     EXPECT_NE(status_of(http_get(tls.port(), "/healthz")), 200);
@@ -197,13 +202,7 @@ TEST(http_tls_test, serves_https_when_given_a_certificate) {
 // A tab that vanishes over TLS cuts the TCP connection without TLS's
 // close_notify: the server sees a truncated stream. That is someone
 // leaving (reason "client"), not a protocol violation.
-TEST(http_tls_test, a_tls_stream_cut_short_is_counted_as_leaving) {
-    test_certificate certificate;
-    test_server tls{[&](config& c) {
-        c.tls_cert = certificate.cert;
-        c.tls_key = certificate.key;
-    }};
-    std::string url = "https://127.0.0.1:" + std::to_string(tls.port());
+TEST_F(http_tls_test, a_tls_stream_cut_short_is_counted_as_leaving) {
     constexpr int cuts = 3;
     for (int i = 0; i < cuts; ++i) ASSERT_NE(tls_first_frame_then_cut(tls.port()).find("\"welcome\""), std::string::npos);
     std::string metrics;
