@@ -1,12 +1,15 @@
 // Text chat over the pair's RTCDataChannel (peer to peer, never through the
 // server). A tiny JSON framing carries messages and the typing indicator;
-// anything malformed or oversized from the other side is dropped.
+// anything malformed or oversized from the other side is dropped. Play
+// frames (cards, games, kudos) share the channel; play/frames.ts checks them.
+
+import { decodePlayFrame, encodePlayFrame, isPlayType, type PlayFrame } from './play/frames';
 
 export const MAX_CHAT_CHARS = 500;
 /** Largest frame we accept from the partner (bytes of JSON text). */
 export const MAX_FRAME_CHARS = 4 * MAX_CHAT_CHARS + 64;
 
-export type ChatFrame = { t: 'msg'; text: string } | { t: 'typing'; on: boolean };
+export type ChatFrame = { t: 'msg'; text: string } | { t: 'typing'; on: boolean } | PlayFrame;
 
 /** Trims and cuts a message to the limit (in code points). Null if empty. */
 export function cleanMessage(text: string): string | null {
@@ -18,7 +21,7 @@ export function cleanMessage(text: string): string | null {
 }
 
 export function encodeFrame(f: ChatFrame): string {
-  return JSON.stringify(f);
+  return f.t === 'msg' || f.t === 'typing' ? JSON.stringify(f) : encodePlayFrame(f);
 }
 
 export function decodeFrame(raw: unknown): ChatFrame | null {
@@ -29,8 +32,9 @@ export function decodeFrame(raw: unknown): ChatFrame | null {
   } catch {
     return null;
   }
-  if (typeof v !== 'object' || v === null) return null;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
   const o = v as Record<string, unknown>;
+  if (isPlayType(o.t)) return decodePlayFrame(o, raw.length);
   if (o.t === 'msg' && typeof o.text === 'string') {
     const text = cleanMessage(o.text);
     return text === null ? null : { t: 'msg', text };
@@ -43,6 +47,8 @@ export interface ChatEvents {
   open(): void;
   message(text: string): void;
   typing(on: boolean): void;
+  /** A card, game move or kudos that passed validation (the rules come after). */
+  play?(f: PlayFrame): void;
 }
 
 /** How long the partner's typing indicator lasts without a refresh. */
@@ -79,6 +85,13 @@ export class ChatChannel {
     return clean;
   }
 
+  /** Sends a play frame; false when the channel is not open. */
+  sendPlay(f: PlayFrame): boolean {
+    if (!this.isOpen) return false;
+    this.dc.send(encodePlayFrame(f));
+    return true;
+  }
+
   /** Call on every edit of the message box with whether it has text. */
   setTyping(on: boolean, now = Date.now()): void {
     if (!this.isOpen) return;
@@ -102,8 +115,15 @@ export class ChatChannel {
     if (f.t === 'msg') {
       this.setRemoteTyping(false);
       this.events.message(f.text);
-    } else {
+    } else if (f.t === 'typing') {
       this.setRemoteTyping(f.on);
+    } else {
+      // A page bug in a handler must not break the channel for later frames.
+      try {
+        this.events.play?.(f);
+      } catch (e) {
+        console.warn('[play] frame handler failed', e);
+      }
     }
   }
 
