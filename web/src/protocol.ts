@@ -37,8 +37,9 @@ export type ServerMessage =
   | { type: 'welcome'; v: number; session: string; resume: string; online: number; limits: Limits | null; iceServers: IceServer[] }
   | { type: 'online'; count: number }
   | { type: 'queued'; mode: Mode | null; interests: string[] }
-  | { type: 'matched'; role: Role; common: string[]; iceServers: IceServer[] }
+  | { type: 'matched'; role: Role; common: string[]; iceServers: IceServer[]; rematch: boolean }
   | { type: 'signal'; data: SignalData }
+  | { type: 'rematch_wanted' }
   | { type: 'peer_left'; reason: PeerLeftReason | 'unknown' }
   | { type: 'error'; code: string; message: string; ref: string | null }
   | { type: 'banned'; until: number; reason: string };
@@ -48,6 +49,7 @@ export type ClientMessage =
   | { type: 'signal'; data: SignalData }
   | { type: 'next' }
   | { type: 'leave' }
+  | { type: 'rematch' }
   | { type: 'report'; reason: ReportReason }
   | { type: 'face'; present: boolean };
 
@@ -195,8 +197,17 @@ export function parseServerMessage(raw: string): ServerMessage | null {
       };
     case 'matched': {
       if (v.role !== 'offerer' && v.role !== 'answerer') return null;
-      return { type: 'matched', role: v.role, common: strList(v.common), iceServers: parseIceServers(v.iceServers) };
+      return {
+        type: 'matched',
+        role: v.role,
+        common: strList(v.common),
+        iceServers: parseIceServers(v.iceServers),
+        // "Going back": true only when the server says exactly true.
+        rematch: v.rematch === true,
+      };
     }
+    case 'rematch_wanted':
+      return { type: 'rematch_wanted' };
     case 'signal': {
       const data = parseSignalData(v.data);
       return data ? { type: 'signal', data } : null;

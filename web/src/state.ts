@@ -22,12 +22,25 @@ export type Notice = null | 'failed' | 'reported' | 'connection-lost' | 'rate-li
 
 export type MediaError = 'denied' | 'missing' | 'busy' | 'insecure' | 'other';
 
-export type TimerName = 'connect' | 'auto-next' | 'retry-join';
+export type TimerName = 'connect' | 'auto-next' | 'retry-join' | 'go-back';
+
+/**
+ * "Going back" (PROTOCOL.md): for 10 s after a pair ends by next or leave,
+ * either stranger may ask to be paired again; both must ask.
+ */
+export interface GoBack {
+  /** We sent `rematch`. */
+  asked: boolean;
+  /** The server said the last stranger asked (`rematch_wanted`). */
+  wanted: boolean;
+}
 
 export interface Pair {
   id: number;
   role: Role;
   common: string[];
+  /** The same stranger again, restored by going back. */
+  rematch: boolean;
 }
 
 export interface SearchSettings {
@@ -57,6 +70,10 @@ export interface State {
   /** relayOnly of the last join sent on this connection (the server keeps it per connection). */
   joinRelay: boolean;
   bannedUntil: number | null;
+  /** The open go-back window, if any. */
+  goBack: GoBack | null;
+  /** Set when the server refused to go back (shown kindly until the next pair). */
+  goBackRefused: boolean;
 }
 
 export type Event =
@@ -68,7 +85,9 @@ export type Event =
   | { type: 'socket-down' }
   | { type: 'online'; count: number }
   | { type: 'queued' }
-  | { type: 'matched'; role: Role; common: string[]; iceServers: IceServer[] }
+  | { type: 'matched'; role: Role; common: string[]; iceServers: IceServer[]; rematch?: boolean }
+  | { type: 'go-back' }
+  | { type: 'rematch-wanted' }
   | { type: 'peer-left'; reason: PeerLeftReason | 'unknown' }
   | { type: 'peer-connected'; pairId: number }
   | { type: 'peer-failed'; pairId: number }
@@ -96,6 +115,8 @@ export const AUTO_NEXT_MS = 2_000;
 export const RETRY_JOIN_MS = 1_000;
 // Matchmaking outages (a Redis restart) last seconds: try again soon.
 export const UNAVAILABLE_RETRY_MS = 1_000;
+/** PROTOCOL.md's window for going back. */
+export const GO_BACK_MS = 10_000;
 
 export function initialState(gateAccepted: boolean, search?: Partial<SearchSettings>): State {
   return {
@@ -115,6 +136,8 @@ export function initialState(gateAccepted: boolean, search?: Partial<SearchSetti
     lastJoinKey: null,
     joinRelay: false,
     bannedUntil: null,
+    goBack: null,
+    goBackRefused: false,
   };
 }
 
@@ -168,6 +191,14 @@ class Step {
     }
     return this;
   }
+  /** A pair just ended by next or leave: going back is possible for 10 s. */
+  openGoBack(wanted = false): this {
+    return this.set({ goBack: { asked: false, wanted }, goBackRefused: false }).fx({ type: 'start-timer', name: 'go-back', ms: GO_BACK_MS });
+  }
+  closeGoBack(): this {
+    if (this.st.goBack) this.fx({ type: 'clear-timer', name: 'go-back' });
+    return this.set({ goBack: null });
+  }
   dropPeer(): this {
     if (this.st.pair) this.fx({ type: 'close-peer' });
     return this.fx({ type: 'clear-timer', name: 'connect' }).set({ pair: null });
@@ -188,7 +219,7 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
 
     case 'start':
       if (st.phase !== 'idle') break;
-      s.set({ search: { ...st.search, mode: ev.mode }, mediaError: null, notice: null, leftReason: null });
+      s.set({ search: { ...st.search, mode: ev.mode }, mediaError: null, notice: null, leftReason: null, goBackRefused: false });
       if (ev.mode === 'video') s.set({ phase: 'starting' }).fx({ type: 'acquire-media' });
       else s.set({ phase: 'searching' }).requeue();
       break;
@@ -210,7 +241,8 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
       // next search must be a join again (not next) to re-declare relayOnly.
       s.set({ conn: 'open', online: ev.online, turnAvailable: ev.turnAvailable, joinRelay: false });
       if (!ev.resumed || st.joinRelay) s.set({ lastJoinKey: null });
-      if (!ev.resumed) s.set({ serverPaired: false });
+      // A fresh session has no last pair to go back to.
+      if (!ev.resumed) s.set({ serverPaired: false }).closeGoBack();
       const p = st.phase;
       if (p === 'searching') {
         // The queue place never survives a dropped connection.
@@ -240,7 +272,12 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
     case 'matched': {
       const p = st.phase;
       if (p === 'searching' || p === 'waiting-face' || p === 'ended' || p === 'connecting' || p === 'connected') {
-        const pair: Pair = { id: st.pairSeq + 1, role: ev.role, common: [...ev.common] };
+        const rematch = ev.rematch === true;
+        const pair: Pair = { id: st.pairSeq + 1, role: ev.role, common: [...ev.common], rematch };
+        // A restored pair closes the window; an ordinary one leaves it open
+        // (a rematch names the pair that ended last, even while paired anew).
+        if (rematch) s.closeGoBack();
+        s.set({ goBackRefused: false });
         s.dropPeer()
           .fx({ type: 'clear-timer', name: 'auto-next' }, { type: 'clear-timer', name: 'retry-join' })
           .set({ phase: 'connecting', pair, pairSeq: pair.id, serverPaired: true, notice: null, leftReason: null })
@@ -260,6 +297,9 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
     case 'peer-left':
       s.set({ serverPaired: false });
       if (st.phase === 'connecting' || st.phase === 'connected') {
+        // Never offered after a report, a timeout or a disconnect.
+        if (ev.reason === 'next' || ev.reason === 'leave') s.openGoBack();
+        else s.closeGoBack();
         s.dropPeer().set({ phase: 'ended', leftReason: ev.reason, notice: null });
         if (st.search.mode === 'video') s.fx({ type: 'start-timer', name: 'auto-next', ms: AUTO_NEXT_MS });
       }
@@ -273,13 +313,14 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
 
     case 'peer-failed':
       if (st.pair?.id === ev.pairId && (st.phase === 'connecting' || st.phase === 'connected')) {
-        s.dropPeer().set({ phase: 'searching', notice: 'failed' }).requeue();
+        s.closeGoBack().dropPeer().set({ phase: 'searching', notice: 'failed' }).requeue();
       }
       break;
 
     case 'next':
       if (st.phase === 'connecting' || st.phase === 'connected') {
         s.dropPeer().set({ phase: 'searching', notice: null, leftReason: null }).requeue();
+        if (st.conn === 'open') s.openGoBack();
       } else if (st.phase === 'ended') {
         s.fx({ type: 'clear-timer', name: 'auto-next' }).set({ phase: 'searching', notice: null, leftReason: null }).requeue();
       }
@@ -288,7 +329,8 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
     case 'report':
       if (st.phase === 'connecting' || st.phase === 'connected') {
         // The server ends the pair, blocks the partner and re-queues us.
-        s.dropPeer()
+        s.closeGoBack()
+          .dropPeer()
           .send({ type: 'report', reason: ev.reason })
           .set({ phase: 'searching', notice: 'reported', leftReason: null, serverPaired: false });
       }
@@ -303,9 +345,30 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
         { type: 'release-media' },
       );
       if (wasQueuedOrPaired && st.conn === 'open') s.send({ type: 'leave' }).set({ serverPaired: false });
-      s.set({ phase: 'idle', notice: null, leftReason: null, mediaError: null });
+      s.closeGoBack().set({ phase: 'idle', notice: null, leftReason: null, mediaError: null, goBackRefused: false });
       break;
     }
+
+    case 'go-back': {
+      const gb = st.goBack;
+      if (!gb || gb.asked || st.conn !== 'open') break;
+      s.send({ type: 'rematch' }).set({ goBack: { ...gb, asked: true } });
+      if (st.phase === 'connecting' || st.phase === 'connected') {
+        // The server ends the current pair as `next` does and queues us again.
+        s.dropPeer().set({ phase: 'searching', notice: null, leftReason: null, serverPaired: false });
+      } else if (st.phase === 'ended') {
+        // Wait here for the stranger rather than meet someone new meanwhile.
+        s.fx({ type: 'clear-timer', name: 'auto-next' });
+      }
+      break;
+    }
+
+    case 'rematch-wanted':
+      // After Stop we are gone: the stranger's wish is not put to us.
+      if (st.phase === 'idle' || st.phase === 'gate' || st.phase === 'starting' || st.phase === 'banned') break;
+      if (st.goBack) s.set({ goBack: { ...st.goBack, wanted: true } });
+      else s.openGoBack(true);
+      break;
 
     case 'server-error': {
       const refQueue = ev.ref === 'join' || ev.ref === 'next';
@@ -318,6 +381,12 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
         }
       } else if (ev.code === 'rate_limited' && refQueue) {
         if (st.phase === 'searching') s.set({ notice: 'rate-limited' }).fx({ type: 'start-timer', name: 'retry-join', ms: RETRY_JOIN_MS });
+      } else if (ev.code === 'rematch_unavailable') {
+        s.closeGoBack().set({ goBackRefused: true });
+        if (st.phase === 'ended' && st.search.mode === 'video') s.set({ phase: 'searching', notice: null }).requeue();
+      } else if (ev.code === 'rate_limited' && ev.ref === 'rematch') {
+        // Not counted: the button may be pressed again.
+        if (st.goBack) s.set({ goBack: { ...st.goBack, asked: false } });
       } else if (ev.code === 'unavailable') {
         if (st.phase === 'searching') s.set({ notice: 'unavailable' }).fx({ type: 'start-timer', name: 'retry-join', ms: UNAVAILABLE_RETRY_MS });
       }
@@ -325,7 +394,8 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
     }
 
     case 'banned':
-      s.dropPeer()
+      s.closeGoBack()
+        .dropPeer()
         .fx({ type: 'clear-timer', name: 'auto-next' }, { type: 'clear-timer', name: 'retry-join' }, { type: 'release-media' })
         .set({ phase: 'banned', bannedUntil: ev.until, serverPaired: false });
       break;
@@ -340,6 +410,11 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
         if (st.phase === 'connecting') s.dropPeer().set({ phase: 'searching', notice: 'failed' }).requeue();
       } else if (ev.name === 'auto-next') {
         if (st.phase === 'ended') s.set({ phase: 'searching', notice: null }).requeue();
+      } else if (ev.name === 'go-back') {
+        const held = st.goBack?.asked === true;
+        s.set({ goBack: null });
+        // We waited in "ended" for the stranger who did not come back.
+        if (held && st.phase === 'ended' && st.search.mode === 'video') s.set({ phase: 'searching', notice: null }).requeue();
       } else if (ev.name === 'retry-join') {
         if (st.phase === 'searching' || (st.phase === 'waiting-face' && st.facePresent)) {
           s.set({ phase: 'searching', lastJoinKey: null }).requeue();

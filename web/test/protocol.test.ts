@@ -50,9 +50,34 @@ describe('parseServerMessage', () => {
       role: 'offerer',
       common: ['x'],
       iceServers: [],
+      rematch: false,
     });
     expect(parseServerMessage(j({ type: 'matched', role: 'boss' }))).toBeNull();
-    expect(parseServerMessage(j({ type: 'matched', role: 'answerer' }))).toEqual({ type: 'matched', role: 'answerer', common: [], iceServers: [] });
+    expect(parseServerMessage(j({ type: 'matched', role: 'answerer' }))).toEqual({ type: 'matched', role: 'answerer', common: [], iceServers: [], rematch: false });
+  });
+
+  it('parses "Going back": matched with rematch, rematch_wanted, rematch_unavailable', () => {
+    expect(parseServerMessage(j({ type: 'matched', role: 'offerer', common: [], iceServers: [], rematch: true }))).toEqual({
+      type: 'matched',
+      role: 'offerer',
+      common: [],
+      iceServers: [],
+      rematch: true,
+    });
+    // Only a real true counts; anything else is an ordinary pair.
+    for (const r of [false, 'true', 1, null, {}]) {
+      expect(parseServerMessage(j({ type: 'matched', role: 'answerer', rematch: r }))).toMatchObject({ rematch: false });
+    }
+    expect(parseServerMessage(j({ type: 'rematch_wanted' }))).toEqual({ type: 'rematch_wanted' });
+    expect(parseServerMessage(j({ type: 'rematch_wanted', extra: [1, 2] }))).toEqual({ type: 'rematch_wanted' });
+    expect(parseServerMessage(j({ type: 'error', code: 'rematch_unavailable', message: 'too late', ref: 'rematch' }))).toEqual({
+      type: 'error',
+      code: 'rematch_unavailable',
+      message: 'too late',
+      ref: 'rematch',
+    });
+    // The client never parses its own message type as a server frame.
+    expect(parseServerMessage(j({ type: 'rematch' }))).toBeNull();
   });
 
   it('parses peer_left, error, banned', () => {

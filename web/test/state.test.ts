@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUTO_NEXT_MS, CONNECT_TIMEOUT_MS, initialState, reduce, type Effect, type Event, type State } from '../src/state';
+import { AUTO_NEXT_MS, CONNECT_TIMEOUT_MS, GO_BACK_MS, initialState, reduce, type Effect, type Event, type State } from '../src/state';
 
 /** Runs events in order; returns the final state and all effects. */
 function run(st: State, ...events: Event[]): { st: State; fx: Effect[] } {
@@ -110,8 +110,8 @@ describe('matching and connecting', () => {
   it('opens a peer with the role and common interests', () => {
     const r = run(searching(), matched('answerer', ['music']));
     expect(r.st.phase).toBe('connecting');
-    expect(r.st.pair).toEqual({ id: 1, role: 'answerer', common: ['music'] });
-    expect(r.fx).toContainEqual({ type: 'open-peer', pair: { id: 1, role: 'answerer', common: ['music'] }, iceServers: [], relayOnly: false, mode: 'video' });
+    expect(r.st.pair).toEqual({ id: 1, role: 'answerer', common: ['music'], rematch: false });
+    expect(r.fx).toContainEqual({ type: 'open-peer', pair: { id: 1, role: 'answerer', common: ['music'], rematch: false }, iceServers: [], relayOnly: false, mode: 'video' });
     expect(r.fx).toContainEqual({ type: 'start-timer', name: 'connect', ms: CONNECT_TIMEOUT_MS });
   });
 
@@ -341,5 +341,115 @@ describe('server errors', () => {
 describe('online count', () => {
   it('tracks welcome and online', () => {
     expect(run(idle(), { type: 'online', count: 42 }).st.online).toBe(42);
+  });
+});
+
+describe('going back (PROTOCOL.md "Going back")', () => {
+  const timers = (fx: Effect[], name: string) => fx.filter((e) => (e.type === 'start-timer' || e.type === 'clear-timer') && e.name === name).map((e) => e.type);
+
+  it('opens a 10 s window after our Next, and Go back sends rematch once', () => {
+    const r = run(connected(), { type: 'next' });
+    expect(r.st.goBack).toEqual({ asked: false, wanted: false });
+    expect(r.fx).toContainEqual({ type: 'start-timer', name: 'go-back', ms: GO_BACK_MS });
+    const g = run(r.st, { type: 'go-back' });
+    expect(sends(g.fx)).toEqual([{ type: 'rematch' }]);
+    expect(g.st.goBack).toEqual({ asked: true, wanted: false });
+    expect(g.st.phase).toBe('searching'); // a queued sender stays queued
+    expect(sends(run(g.st, { type: 'go-back' }).fx)).toEqual([]);
+  });
+
+  it('opens the window when the stranger leaves by next or leave, and waits for them instead of auto-searching', () => {
+    for (const reason of ['next', 'leave'] as const) {
+      const r = run(connected(), { type: 'peer-left', reason });
+      expect(r.st.goBack).toEqual({ asked: false, wanted: false });
+      const g = run(r.st, { type: 'go-back' });
+      expect(sends(g.fx)).toEqual([{ type: 'rematch' }]);
+      expect(g.st.phase).toBe('ended');
+      expect(g.fx).toContainEqual({ type: 'clear-timer', name: 'auto-next' });
+      // The stranger never came back: search when the window closes.
+      const t = run(g.st, { type: 'timer', name: 'go-back' });
+      expect(t.st.goBack).toBeNull();
+      expect(t.st.phase).toBe('searching');
+      expect(sends(t.fx)).toEqual([{ type: 'join', mode: 'video', interests: [], fallback: true }]);
+    }
+  });
+
+  it('is never offered after a report, a timeout, a disconnect or a failed connection', () => {
+    for (const reason of ['report', 'timeout', 'disconnect'] as const) {
+      const r = run(connected(), { type: 'peer-left', reason });
+      expect(r.st.goBack).toBeNull();
+      expect(sends(run(r.st, { type: 'go-back' }).fx)).toEqual([]);
+    }
+    const rep = run(connected(), { type: 'report', reason: 'spam' });
+    expect(rep.st.goBack).toBeNull();
+    // A report of the next stranger closes a window that was still open.
+    const next = run(connected(), { type: 'next' }, matched('answerer'));
+    expect(next.st.goBack).not.toBeNull();
+    const rep2 = run(next.st, { type: 'report', reason: 'spam' });
+    expect(rep2.st.goBack).toBeNull();
+    expect(timers(rep2.fx, 'go-back')).toEqual(['clear-timer']);
+    const failed = run(connected(), { type: 'next' }, matched('offerer'));
+    expect(run(failed.st, { type: 'peer-failed', pairId: failed.st.pair!.id }).st.goBack).toBeNull();
+    expect(run(connected(), { type: 'stop' }).st.goBack).toBeNull();
+  });
+
+  it('shows the polite prompt on rematch_wanted, wherever we are, but not after Stop', () => {
+    const afterNext = run(connected(), { type: 'next' }, { type: 'rematch-wanted' });
+    expect(afterNext.st.goBack).toEqual({ asked: false, wanted: true });
+    const ended = run(connected(), { type: 'peer-left', reason: 'next' }, { type: 'rematch-wanted' });
+    expect(ended.st.goBack).toEqual({ asked: false, wanted: true });
+    // Paired with someone new already: still asked.
+    const paired = run(connected(), { type: 'next' }, matched('answerer'), { type: 'rematch-wanted' });
+    expect(paired.st.goBack?.wanted).toBe(true);
+    const stopped = run(connected(), { type: 'stop' }, { type: 'rematch-wanted' });
+    expect(stopped.st.goBack).toBeNull();
+  });
+
+  it('Go back while paired with someone new ends that pair as next does', () => {
+    const r = run(connected(), { type: 'next' }, matched('answerer'));
+    const g = run(r.st, { type: 'go-back' });
+    expect(sends(g.fx)).toEqual([{ type: 'rematch' }]);
+    expect(g.fx).toContainEqual({ type: 'close-peer' });
+    expect(g.st.phase).toBe('searching');
+    expect(g.st.serverPaired).toBe(false);
+    expect(g.st.pair).toBeNull();
+  });
+
+  it('a matched with rematch: true is an ordinary new pair marked as the same stranger', () => {
+    const r = run(connected(), { type: 'next' }, { type: 'rematch-wanted' }, { type: 'go-back' });
+    const m = run(r.st, { type: 'matched', role: 'answerer', common: ['music'], iceServers: [], rematch: true });
+    expect(m.st.phase).toBe('connecting');
+    expect(m.st.pair).toMatchObject({ role: 'answerer', common: ['music'], rematch: true });
+    expect(m.st.goBack).toBeNull();
+    expect(m.fx.find((e) => e.type === 'open-peer')).toMatchObject({ pair: { rematch: true, role: 'answerer' } });
+    expect(timers(m.fx, 'go-back')).toEqual(['clear-timer']);
+    const plain = run(connected(), { type: 'next' }, matched('offerer'));
+    expect(plain.st.pair?.rematch).toBe(false);
+  });
+
+  it('rematch_unavailable: says so and hides the button; a held "ended" page searches', () => {
+    const r = run(connected(), { type: 'peer-left', reason: 'leave' }, { type: 'go-back' });
+    const e = run(r.st, { type: 'server-error', code: 'rematch_unavailable', ref: 'rematch' });
+    expect(e.st.goBack).toBeNull();
+    expect(e.st.goBackRefused).toBe(true);
+    expect(e.st.phase).toBe('searching');
+    expect(sends(run(e.st, { type: 'go-back' }).fx)).toEqual([]);
+    // The note goes with the next pair.
+    expect(run(e.st, matched()).st.goBackRefused).toBe(false);
+  });
+
+  it('a rate-limited rematch may be asked again; a fresh session forgets the window', () => {
+    const r = run(connected(), { type: 'next' }, { type: 'go-back' }, { type: 'server-error', code: 'rate_limited', ref: 'rematch' });
+    expect(r.st.goBack?.asked).toBe(false);
+    expect(sends(run(r.st, { type: 'go-back' }).fx)).toEqual([{ type: 'rematch' }]);
+    const fresh = run(r.st, { type: 'socket-down' }, welcome(false));
+    expect(fresh.st.goBack).toBeNull();
+  });
+
+  it('a window closed by its timer takes the button away', () => {
+    const r = run(connected(), { type: 'next' }, { type: 'timer', name: 'go-back' });
+    expect(r.st.goBack).toBeNull();
+    expect(r.st.phase).toBe('searching');
+    expect(sends(run(r.st, { type: 'go-back' }).fx)).toEqual([]);
   });
 });
