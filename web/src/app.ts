@@ -8,6 +8,9 @@ import { ChatChannel } from './chat';
 import { FaceDetector } from './face/detector';
 import { FaceReporter, SafeViewGate } from './face/presence';
 import { LocalMedia, type Facing } from './media';
+import type { PlayFrame } from './play/frames';
+import { PlaySession } from './play/session';
+import { addKudos, clearStats, emptyStats, loadStats, recordChat, saveStats, type Stats } from './play/streaks';
 import { createdPeerCount, livePeerCount, PeerSession } from './peer';
 import { hasTurn, iceServersForPair, REPORT_REASONS, type IceServer, type Mode, type ReportReason, type ServerMessage } from './protocol';
 import { loadSettings, RULES_VERSION, saveSettings, type Settings } from './settings';
@@ -17,6 +20,8 @@ import { ChatLog } from './ui/chatlog';
 import { ChipInput } from './ui/chips';
 import { byId, setText } from './ui/dom';
 import { statusText } from './ui/status';
+import { gameStatus, PlayView } from './ui/play';
+import { StatsView } from './ui/stats';
 import { View, type FaceIndicator } from './ui/view';
 
 const TICK_MS = 250;
@@ -35,6 +40,12 @@ export class App {
   private peer: PeerSession | null = null;
   private chat: ChatChannel | null = null;
   private chatOpen = false;
+  private play: PlaySession | null = null;
+  private readonly playView: PlayView;
+  private readonly statsView = new StatsView();
+  private stats: Stats = loadStats();
+  /** When the current pair connected (for the on-device chat record). */
+  private chatStartedAt: number | null = null;
   private faceState: FaceIndicator = 'off';
   private detectorReady = false;
   private detectorUnavailable = false;
@@ -85,6 +96,14 @@ export class App {
       },
     );
     this.chips.set(this.settings.interests);
+    this.playView = new PlayView({
+      deal: () => this.deal(),
+      start: (kind) => this.playSend(this.play?.start(kind) ?? null),
+      move: (cell) => this.playSend(this.play?.move(cell) ?? null),
+      vote: (v) => this.playSend(this.play?.vote(v) ?? null),
+      quit: () => this.playSend(this.play?.quit() ?? null),
+      kudos: () => this.giveKudos(),
+    });
   }
 
   boot(): void {
@@ -154,9 +173,10 @@ export class App {
   private onPhaseChange(prev: State, next: State): void {
     if (next.phase === 'connecting' && next.pair && next.pair.id !== prev.pair?.id) {
       this.chatLog.clear();
-      this.chatLog.add('system', 'You are now talking to a stranger. Say hi!');
+      this.chatLog.add('system', next.pair.rematch ? 'You are back with the same stranger. Say hi again!' : 'You are now talking to a stranger. Say hi!');
       if (next.pair.common.length) this.chatLog.add('system', `You both like: ${next.pair.common.join(', ')}`);
     }
+    if (next.phase === 'connected' && prev.phase !== 'connected') this.chatStartedAt ??= Date.now();
     if (next.phase === 'ended') this.chatLog.add('system', 'Stranger left.');
     if (next.phase === 'idle' && prev.phase !== 'gate' && prev.phase !== 'starting') this.chatLog.add('system', 'You stopped.');
     if (prev.phase === 'gate' && next.phase === 'idle') {
@@ -200,7 +220,11 @@ export class App {
           role: msg.role,
           common: msg.common,
           iceServers: iceServersForPair(msg.iceServers, this.welcomeIce),
+          rematch: msg.rematch,
         });
+        break;
+      case 'rematch_wanted':
+        this.dispatch({ type: 'rematch-wanted' });
         break;
       case 'signal':
         void this.peer?.handleSignal(msg.data);
@@ -305,6 +329,7 @@ export class App {
     this.closePeer();
     this.safeView.reset();
     this.revealed = false;
+    this.play = new PlaySession(role);
     const tracks = mode === 'video' ? this.media.tracks : [];
     this.peer = new PeerSession(
       { role, iceServers, relayOnly, tracks, stream: mode === 'video' ? this.media.stream : null },
@@ -326,6 +351,7 @@ export class App {
             },
             message: (text) => this.chatLog.add('stranger', text),
             typing: (on) => setText(byId('typing'), on ? 'Stranger is typing...' : ''),
+            play: (f) => this.onPlayFrame(f),
           });
         },
       },
@@ -333,6 +359,9 @@ export class App {
   }
 
   private closePeer(): void {
+    this.recordChat();
+    this.play = null;
+    this.playView.say('');
     this.chat?.close();
     this.chat = null;
     this.chatOpen = false;
@@ -350,6 +379,55 @@ export class App {
     const on = this.peer !== null && this.st.search.mode === 'video' && this.safeView.isEnabled && !this.revealed && this.view.remoteVideo.srcObject !== null;
     this.detector.watch('remote', on ? this.view.remoteVideo : null);
     if (on) this.detector.start();
+  }
+
+  // ---- play (cards, games, kudos over the data channel; stats on this device) --
+
+  private playSend(frames: PlayFrame[] | PlayFrame | null): void {
+    if (frames === null || !this.play) return;
+    for (const f of Array.isArray(frames) ? frames : [frames]) this.chat?.sendPlay(f);
+    if (this.play.slot.game) this.playView.say(gameStatus(this.play));
+    this.render();
+  }
+
+  private deal(): void {
+    if (!this.play || !this.chatOpen) return;
+    this.playSend(this.play.deal());
+    this.playView.say(`You dealt a question: ${this.play.card ?? ''}`);
+  }
+
+  private giveKudos(): void {
+    const f = this.chatOpen ? (this.play?.kudos() ?? null) : null;
+    if (!f) return;
+    this.chat?.sendPlay(f);
+    this.chatLog.add('system', 'You told the stranger you enjoyed the chat.');
+    this.playView.say('Thanks sent to the stranger.');
+    this.render();
+  }
+
+  private onPlayFrame(f: PlayFrame): void {
+    const p = this.play;
+    if (!p) return;
+    const r = p.receive(f);
+    for (const out of r.send) this.chat?.sendPlay(out);
+    if (r.change === 'card') this.playView.say(`The stranger dealt a question: ${p.card ?? ''}`);
+    else if (r.change === 'game') this.playView.say(gameStatus(p));
+    else if (r.change === 'kudos') {
+      this.stats = addKudos(this.stats);
+      saveStats(this.stats);
+      this.chatLog.add('system', 'The stranger enjoyed talking with you.');
+      this.playView.say('The stranger enjoyed talking with you.');
+    }
+    if (r.change) this.render();
+  }
+
+  /** Counts the chat that just ended (only its length and day, only here). */
+  private recordChat(): void {
+    if (this.chatStartedAt === null) return;
+    const now = Date.now();
+    this.stats = recordChat(this.stats, now, now - this.chatStartedAt);
+    this.chatStartedAt = null;
+    saveStats(this.stats);
   }
 
   // ---- face -------------------------------------------------------------------
@@ -404,6 +482,8 @@ export class App {
       safeView: this.settings.safeView,
       detectorUnavailable: this.detectorUnavailable,
     });
+    this.playView.render(this.play, this.chatOpen);
+    this.statsView.render(this.stats);
   }
 
   // ---- page events ------------------------------------------------------------
@@ -478,6 +558,30 @@ export class App {
       }
     });
     input.addEventListener('input', () => this.chat?.setTyping(input.value.trim() !== ''));
+
+    v.goBackBtn.addEventListener('click', () => this.dispatch({ type: 'go-back' }));
+    byId('stats-clear').addEventListener('click', () => {
+      clearStats();
+      this.stats = emptyStats();
+      setText(byId('stats-status'), 'Your stats on this device were cleared.');
+      this.render();
+    });
+
+    // Q deals a question and B goes back: plain letters when not typing, Alt+letter anywhere.
+    document.addEventListener('keydown', (ev) => {
+      if (ev.isComposing || ev.repeat || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+      if (document.querySelector('dialog[open]')) return;
+      const t = ev.target as HTMLElement | null;
+      const typing = t !== null && (t.isContentEditable || t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT');
+      if (typing ? !ev.altKey : ev.altKey) return;
+      if (ev.code === 'KeyQ' && !this.view.app.hidden && this.play && this.chatOpen) {
+        ev.preventDefault();
+        this.deal();
+      } else if (ev.code === 'KeyB' && !v.goBackBtn.hidden) {
+        ev.preventDefault();
+        this.dispatch({ type: 'go-back' });
+      }
+    });
 
     // Esc is Next, unless a dialog is open (Esc closes it) or text is being composed.
     document.addEventListener('keydown', (ev) => {
@@ -635,6 +739,16 @@ export class App {
       get cspViolations() {
         return [...app.cspViolations];
       },
+      get play() {
+        const p = app.play;
+        if (!p) return null;
+        const g = p.slot.game;
+        return { card: p.card, cardIndex: p.table.index, game: g ? { kind: g.kind, id: g.id, quitBy: p.slot.quitBy } : null, kudosSent: p.kudosSent, kudosReceived: p.kudosReceived };
+      },
+      get stats() {
+        return { ...app.stats };
+      },
+      sendRaw: (text: string) => app.chat?.sendRaw(text) ?? false,
       inboundVideo: () => app.peer?.getInboundVideoStats() ?? Promise.resolve(null),
       dropSocket: () => app.socket.simulateDrop(),
     };

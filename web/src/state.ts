@@ -368,6 +368,8 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
       if (st.phase === 'idle' || st.phase === 'gate' || st.phase === 'starting' || st.phase === 'banned') break;
       if (st.goBack) s.set({ goBack: { ...st.goBack, wanted: true } });
       else s.openGoBack(true);
+      // Give the person the window to answer instead of searching meanwhile.
+      if (st.phase === 'ended') s.fx({ type: 'clear-timer', name: 'auto-next' });
       break;
 
     case 'server-error': {
@@ -411,7 +413,7 @@ export function reduce(state: State, ev: Event): { state: State; effects: Effect
       } else if (ev.name === 'auto-next') {
         if (st.phase === 'ended') s.set({ phase: 'searching', notice: null }).requeue();
       } else if (ev.name === 'go-back') {
-        const held = st.goBack?.asked === true;
+        const held = st.goBack !== null && (st.goBack.asked || st.goBack.wanted);
         s.set({ goBack: null });
         // We waited in "ended" for the stranger who did not come back.
         if (held && st.phase === 'ended' && st.search.mode === 'video') s.set({ phase: 'searching', notice: null }).requeue();

@@ -401,6 +401,10 @@ describe('going back (PROTOCOL.md "Going back")', () => {
     // Paired with someone new already: still asked.
     const paired = run(connected(), { type: 'next' }, matched('answerer'), { type: 'rematch-wanted' });
     expect(paired.st.goBack?.wanted).toBe(true);
+    // In "ended", the page waits for the answer instead of searching, until the window closes.
+    expect(ended.fx).toContainEqual({ type: 'clear-timer', name: 'auto-next' });
+    const late = run(ended.st, { type: 'timer', name: 'go-back' });
+    expect(late.st.phase).toBe('searching');
     const stopped = run(connected(), { type: 'stop' }, { type: 'rematch-wanted' });
     expect(stopped.st.goBack).toBeNull();
   });

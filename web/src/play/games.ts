@@ -36,6 +36,11 @@ export function isFinished(s: Slot): boolean {
   return g.kind === 'ttt' ? g.result !== null : isOver(g);
 }
 
+/** Whether we have played in the game (a move or a pick). */
+function playedIn(g: Game): boolean {
+  return g.kind === 'ttt' ? g.moves > 0 : g.commits.me !== null;
+}
+
 function startGame(kind: GameKind, id: string, starter: Side, q: number): Game {
   return kind === 'ttt' ? newTtt(id, starter) : newVote(kind, id, starter, kind === 'wyr' ? q : 0);
 }
@@ -81,7 +86,9 @@ export function remote(s: Slot, f: GameFrame, peerRole: Role, wyrCount: number):
   if (f.op === 'start') {
     if (f.g === 'wyr' && !(f.q >= 0 && f.q < wyrCount)) return null;
     if (g && g.id === f.id) return null; // a replayed start
-    const crossed = g !== null && g.starter === 'me' && !s.peerActed && peerRole === 'offerer';
+    // Two starts crossed on the wire: ours gives way, but only while untouched
+    // (neither side has played in it), so a start cannot wipe a game in play.
+    const crossed = g !== null && g.starter === 'me' && !s.peerActed && !playedIn(g) && peerRole === 'offerer';
     if (!isFinished(s) && !crossed) return null;
     return { slot: { game: startGame(f.g, f.id, 'peer', f.q), quitBy: null, peerActed: true }, send: [] };
   }

@@ -65,9 +65,9 @@ export function statusText(st: State): StatusText {
       }
     }
     case 'connecting':
-      return { text: STATUS.connecting, sub: '' };
+      return { text: STATUS.connecting, sub: st.pair?.rematch ? 'Back with the same stranger.' : '' };
     case 'connected':
-      return { text: STATUS.connected, sub: '' };
+      return { text: STATUS.connected, sub: st.pair?.rematch ? 'Back with the same stranger.' : '' };
     case 'ended':
       return {
         text: STATUS.left,

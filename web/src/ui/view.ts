@@ -69,6 +69,10 @@ export class View {
   readonly modeInputs = Array.from(document.querySelectorAll<HTMLInputElement>('input[name="mode"]'));
   readonly hideIpToggle = byId<HTMLInputElement>('hideip-toggle');
   readonly hideIpHelp = byId('hideip-help');
+  readonly goBack = byId('goback');
+  readonly goBackText = byId('goback-text');
+  readonly goBackBtn = byId<HTMLButtonElement>('goback-btn');
+  readonly rematchBadge = byId('rematch-badge');
 
   private lastPhase = '';
 
@@ -127,6 +131,9 @@ export class View {
     show(this.common, paired && st.pair !== null && st.pair.common.length > 0);
     if (st.pair && st.pair.common.length) setText(this.common, `You both like: ${st.pair.common.join(', ')}`);
 
+    show(this.rematchBadge, paired && st.pair !== null && st.pair.rematch);
+    this.renderGoBack(st);
+
     // Controls.
     const controls = active || phase === 'starting';
     show(this.stopBtn, controls);
@@ -165,6 +172,34 @@ export class View {
       }
       this.lastPhase = phase;
     }
+  }
+
+  /** The go-back bar: its live text, and the button while going back is possible. */
+  private renderGoBack(st: State): void {
+    const gb = st.goBack;
+    let text = '';
+    let offer = false;
+    let state = '';
+    if (gb && gb.asked) {
+      state = 'asked';
+      text = gb.wanted ? 'Going back to the last stranger...' : 'You asked to go back. If the last stranger asks too, you will be back together.';
+    } else if (gb && gb.wanted) {
+      state = 'wanted';
+      offer = true;
+      text = 'The last stranger would like to go back. Go back?';
+    } else if (gb) {
+      state = 'open';
+      offer = true;
+      text = 'Want the last stranger back? If they agree too, you will be reconnected.';
+    } else if (st.goBackRefused) {
+      state = 'refused';
+      text = 'Going back is not possible this time. No worries, there are more people to meet.';
+    }
+    this.goBack.dataset.state = state;
+    setText(this.goBackText, text);
+    const hadFocus = document.activeElement === this.goBackBtn;
+    show(this.goBackBtn, offer);
+    if (hadFocus && !offer) this.nextBtn.focus();
   }
 
   private privacyText(m: ViewModel): string {

@@ -194,3 +194,14 @@ describe('commit-then-reveal (would you rather, rock-paper-scissors)', () => {
     expect(remote(s, { t: 'game', op: 'move', id: ID, n: 0, c: 0 }, 'answerer', W)).toBeNull();
   });
 });
+
+describe('a crossing start cannot wipe a game in play', () => {
+  it('the offerer\'s start replaces our game only while neither side has played in it', () => {
+    let s = local(emptySlot(), { a: 'start', g: 'ttt', id: ID, q: 0 }, W)!.slot;
+    s = local(s, { a: 'move', cell: 4 }, W)!.slot;
+    expect(remote(s, { t: 'game', op: 'start', g: 'ttt', id: ID2, q: 0 }, 'offerer', W)).toBeNull();
+    let v = local(emptySlot(), { a: 'start', g: 'wyr', id: ID, q: 1 }, W)!.slot;
+    v = local(v, { a: 'vote', v: 0, salt: salt('a') }, W)!.slot;
+    expect(remote(v, { t: 'game', op: 'start', g: 'rps', id: ID2, q: 0 }, 'offerer', W)).toBeNull();
+  });
+});
