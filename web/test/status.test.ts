@@ -22,3 +22,14 @@ describe('statusText', () => {
     expect(statusText(st({ phase: 'waiting-face' })).text).toBe(STATUS.face);
   });
 });
+
+describe('statusText for going back', () => {
+  it('marks a restored pair and a page waiting for the stranger to go back', () => {
+    const pair = { id: 2, role: 'offerer' as const, common: [], rematch: true };
+    expect(statusText(st({ phase: 'connecting', pair })).sub).toBe('Back with the same stranger.');
+    expect(statusText(st({ phase: 'connected', pair })).sub).toBe('Back with the same stranger.');
+    expect(statusText(st({ phase: 'connected', pair: { ...pair, rematch: false } })).sub).toBe('');
+    expect(statusText(st({ phase: 'ended', goBack: { asked: true, wanted: false } })).sub).toMatch(/in case you both go back/);
+    expect(statusText(st({ phase: 'ended', goBack: { asked: false, wanted: false } })).sub).toBe('Finding someone new in a moment...');
+  });
+});

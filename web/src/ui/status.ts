@@ -68,11 +68,18 @@ export function statusText(st: State): StatusText {
       return { text: STATUS.connecting, sub: st.pair?.rematch ? 'Back with the same stranger.' : '' };
     case 'connected':
       return { text: STATUS.connected, sub: st.pair?.rematch ? 'Back with the same stranger.' : '' };
-    case 'ended':
+    case 'ended': {
+      // Waiting out the go-back window instead of searching (see state.ts).
+      const holding = st.goBack !== null && (st.goBack.asked || st.goBack.wanted);
       return {
         text: STATUS.left,
-        sub: st.search.mode === 'video' ? 'Finding someone new in a moment...' : 'Press Next to meet someone new.',
+        sub: holding
+          ? 'Waiting a few seconds in case you both go back. Next meets someone new now.'
+          : st.search.mode === 'video'
+            ? 'Finding someone new in a moment...'
+            : 'Press Next to meet someone new.',
       };
+    }
     case 'banned':
       return { text: STATUS.banned, sub: st.bannedUntil ? `You can come back at ${clock(st.bannedUntil)}.` : '' };
   }
