@@ -150,7 +150,8 @@ frame hub::encode(const action& a) const {
             using T = std::decay_t<decltype(w)>;
             if constexpr (std::is_same_v<T, out::queued>) return make_frame(protocol::encode_queued(w.mode, w.interests));
             if constexpr (std::is_same_v<T, out::matched>)
-                return make_frame(protocol::encode_matched(w.role, w.common, ice_servers_for(a.to)));
+                return make_frame(protocol::encode_matched(w.role, w.common, ice_servers_for(a.to), w.rematch));
+            if constexpr (std::is_same_v<T, out::rematch_wanted>) return make_frame(protocol::encode_rematch_wanted());
             if constexpr (std::is_same_v<T, out::signal>) return make_frame(protocol::encode_signal(w.data));
             if constexpr (std::is_same_v<T, out::peer_left>) return make_frame(protocol::encode_peer_left(w.reason));
             if constexpr (std::is_same_v<T, out::banned>) return banned_frame(w.length);
@@ -158,6 +159,8 @@ frame hub::encode(const action& a) const {
                 const char* text = w.code == protocol::error_code::not_paired ? "you have no partner right now"
                                    : w.code == protocol::error_code::unavailable
                                        ? "matchmaking is unavailable; retry later"
+                                   : w.code == protocol::error_code::rematch_unavailable
+                                       ? "that stranger cannot be brought back"
                                        : "this message needs a join first";
                 return make_frame(protocol::encode_error(w.code, text, protocol::name(w.ref)));
             }

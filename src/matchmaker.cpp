@@ -132,22 +132,33 @@ bool matchmaker::try_match(actions& out, queue_list::iterator e, steady_time now
 }
 
 void matchmaker::pair_up(actions& out, queue_list::iterator older, queue_list::iterator newer, steady_time now) {
+    // Rule 7: the longer-waiting side makes the offer.
     session_id a = older->id;
     session_id b = newer->id;
-    auto common = common_interests(older->interests, newer->interests);
-    session& sa = sessions_.at(a);
-    session& sb = sessions_.at(b);
+    pair_sessions(out, a, b, older->mode, common_interests(older->interests, newer->interests), false, now);
+}
+
+void matchmaker::pair_sessions(actions& out, const session_id& offerer, const session_id& answerer,
+                               protocol::mode mode, std::vector<std::string> common, bool rematch, steady_time now) {
+    session& sa = sessions_.at(offerer);
+    session& sb = sessions_.at(answerer);
     dequeue(sa);
     dequeue(sb);
-    sa.partner = b;
-    sb.partner = a;
-    sa.pair_signaled = sb.pair_signaled = false;
-    paired_ += 2;
-    // Rule 7: the longer-waiting side makes the offer.
     auto pair = ++pairs_;
-    emit(out, a, out::matched{protocol::role::offerer, common, b, pair});
-    emit(out, b, out::matched{protocol::role::answerer, std::move(common), a, pair});
-    schedule(now + settings_.pair_timeout, deadline_kind::pair_timeout, a);
+    for (session* x : {&sa, &sb}) {
+        x->pair_signaled = false;
+        x->pair = pair;
+        x->pair_mode = mode;
+        ++x->place_gen;
+    }
+    sa.partner = answerer;
+    sb.partner = offerer;
+    sa.pair_role = protocol::role::offerer;
+    sb.pair_role = protocol::role::answerer;
+    paired_ += 2;
+    emit(out, offerer, out::matched{protocol::role::offerer, common, answerer, pair, rematch});
+    emit(out, answerer, out::matched{protocol::role::answerer, std::move(common), offerer, pair, rematch});
+    schedule(now + settings_.pair_timeout, deadline_kind::pair_timeout, offerer);
 }
 
 void matchmaker::remember_partner(session& s, const session_id& partner) {
@@ -155,7 +166,12 @@ void matchmaker::remember_partner(session& s, const session_id& partner) {
     if (s.recent.size() > settings_.recent_partners) s.recent.erase(s.recent.begin());
 }
 
-void matchmaker::end_pair(actions& out, const session_id& id, protocol::leave_reason told_partner) {
+// A pair that ends by `next` or `leave` stays open to "Going back" for the
+// window; one ended by a report, a timeout or a disconnect does not. One
+// ended because `id` asked to go back to an earlier stranger (`going_back`)
+// does not either, and leaves `id`'s last ended pair the one it asked for.
+void matchmaker::end_pair(actions& out, const session_id& id, protocol::leave_reason told_partner, steady_time now,
+                          bool going_back) {
     session& s = sessions_.at(id);
     session_id partner = *s.partner;
     session& p = sessions_.at(partner);
@@ -166,14 +182,74 @@ void matchmaker::end_pair(actions& out, const session_id& id, protocol::leave_re
     paired_ -= 2;
     remember_partner(s, partner);
     remember_partner(p, id);
+    p.last_ended = s.pair;
+    if (!going_back) s.last_ended = s.pair;
+    bool rematchable = told_partner == protocol::leave_reason::next || told_partner == protocol::leave_reason::leave;
+    if (rematchable && !going_back) {
+        bool offers = s.pair_role == protocol::role::offerer;
+        ended_[s.pair] = ended_pair{offers ? id : partner, offers ? partner : id, s.pair_mode, now};
+        deadlines_.push({now + settings_.rematch_window, deadline_kind::rematch_expiry, id, s.pair});
+    }
     emit(out, partner, out::peer_left{told_partner});
+}
+
+actions matchmaker::rematch(const session_id& id, steady_time now) {
+    actions out;
+    session* s = find(id);
+    if (!s) return out;
+    auto refuse = [&] {
+        emit(out, id, out::error{protocol::error_code::rematch_unavailable, protocol::client_type::rematch});
+        return out;
+    };
+    auto e = ended_.find(s->last_ended);
+    if (e == ended_.end() || now - e->second.at > settings_.rematch_window) return refuse();
+    const std::uint64_t number = e->first;
+    ended_pair& ended = e->second;
+    bool offerer = ended.offerer == id;
+    const session_id other_id = offerer ? ended.answerer : ended.offerer;
+    session* other = find(other_id);
+    // The other side must still be there to go back to: not erased, not
+    // banned, its own last ended pair still this one (rule 6 of "Going
+    // back": reports always win), and connected now (rule 6 of matching).
+    if ((offerer ? ended.offerer_asked : ended.answerer_asked) || !other || other->banned || s->banned ||
+        other->last_ended != number || blocked(id, other_id) || blocked(other_id, id) || !other->connected)
+        return refuse();
+    if (offerer ? ended.answerer_asked : ended.offerer_asked) {
+        restore(out, number, now);
+        return out;
+    }
+    (offerer ? ended.offerer_asked : ended.answerer_asked) = true;
+    // Rule 2: asked while paired, the current pair ends as by `next`.
+    if (s->partner) {
+        end_pair(out, id, protocol::leave_reason::next, now, true);
+        if (s->last_join) enqueue(out, id, *s->last_join, now);
+    }
+    emit(out, other_id, out::rematch_wanted{});
+    return out;
+}
+
+// Both asked: out of whatever pair or queue place each holds now, and paired
+// again with the earlier pair's mode and roles.
+void matchmaker::restore(actions& out, std::uint64_t number, steady_time now) {
+    auto node = ended_.extract(number);
+    const ended_pair& ended = node.mapped();
+    for (const session_id* x : {&ended.offerer, &ended.answerer}) {
+        session& sx = sessions_.at(*x);
+        if (sx.partner) end_pair(out, *x, protocol::leave_reason::next, now, true);
+        dequeue(sx);
+    }
+    const session& a = sessions_.at(ended.offerer);
+    const session& b = sessions_.at(ended.answerer);
+    std::vector<std::string> common;
+    if (a.last_join && b.last_join) common = common_interests(a.last_join->interests, b.last_join->interests);
+    pair_sessions(out, ended.offerer, ended.answerer, ended.mode, std::move(common), true, now);
 }
 
 actions matchmaker::join(const session_id& id, const protocol::join& request, steady_time now) {
     actions out;
     session* s = find(id);
     if (!s) return out;
-    if (s->partner) end_pair(out, id, protocol::leave_reason::next);
+    if (s->partner) end_pair(out, id, protocol::leave_reason::next, now);
     dequeue(*s);
     s->last_join = request;
     enqueue(out, id, request, now);
@@ -188,7 +264,7 @@ actions matchmaker::next(const session_id& id, steady_time now) {
         emit(out, id, out::error{protocol::error_code::bad_message, protocol::client_type::next});
         return out;
     }
-    if (s->partner) end_pair(out, id, protocol::leave_reason::next);
+    if (s->partner) end_pair(out, id, protocol::leave_reason::next, now);
     if (s->queued) {
         // Already waiting: keep the place in line.
         emit(out, id, out::queued{s->last_join->mode, s->last_join->interests});
@@ -198,11 +274,11 @@ actions matchmaker::next(const session_id& id, steady_time now) {
     return out;
 }
 
-actions matchmaker::leave(const session_id& id, steady_time) {
+actions matchmaker::leave(const session_id& id, steady_time now) {
     actions out;
     session* s = find(id);
     if (!s) return out;
-    if (s->partner) end_pair(out, id, protocol::leave_reason::leave);
+    if (s->partner) end_pair(out, id, protocol::leave_reason::leave, now);
     dequeue(*s);
     return out;
 }
@@ -218,7 +294,7 @@ actions matchmaker::report(const session_id& id, steady_time now) {
     session_id partner = *s->partner;
     s->blocked.insert(partner);
     sessions_.at(partner).blocked.insert(id);
-    end_pair(out, id, protocol::leave_reason::report);
+    end_pair(out, id, protocol::leave_reason::report, now);
     if (s->last_join) enqueue(out, id, *s->last_join, now);
     return out;
 }
@@ -262,6 +338,10 @@ actions matchmaker::advance(steady_time now) {
     while (!deadlines_.empty() && deadlines_.top().at <= now) {
         deadline d = deadlines_.top();
         deadlines_.pop();
+        if (d.kind == deadline_kind::rematch_expiry) {
+            ended_.erase(d.generation);
+            continue;
+        }
         session* s = find(d.id);
         if (!s) continue;
         switch (d.kind) {
@@ -271,13 +351,15 @@ actions matchmaker::advance(steady_time now) {
         case deadline_kind::pair_timeout:
             // Rule 8: a pair that never signalled is ended for both.
             if (s->partner && s->place_gen == d.generation && !s->pair_signaled) {
-                end_pair(out, d.id, protocol::leave_reason::timeout);
+                end_pair(out, d.id, protocol::leave_reason::timeout, now);
                 emit(out, d.id, out::peer_left{protocol::leave_reason::timeout});
             }
             break;
+        case deadline_kind::rematch_expiry:
+            break;  // handled above: it outlives its sessions
         case deadline_kind::hold_expiry:
             if (!s->connected && s->hold_gen == d.generation) {
-                if (s->partner) end_pair(out, d.id, protocol::leave_reason::disconnect);
+                if (s->partner) end_pair(out, d.id, protocol::leave_reason::disconnect, now);
                 erase(d.id);
             }
             break;
@@ -305,7 +387,9 @@ bool matchmaker::is_queued(const session_id& id) const {
 
 void matchmaker::revoke_resume(const session_id& id) {
     auto* s = find(id);
-    if (!s || s->token.empty()) return;
+    if (!s) return;
+    s->banned = true;
+    if (s->token.empty()) return;
     tokens_.erase(s->token);
     s->token.clear();
 }
@@ -314,7 +398,7 @@ actions matchmaker::banish(const session_id& id) {
     actions out;
     session* s = find(id);
     if (!s) return out;
-    if (s->partner) end_pair(out, id, protocol::leave_reason::disconnect);
+    if (s->partner) end_pair(out, id, protocol::leave_reason::disconnect, {});
     dequeue(*s);
     revoke_resume(id);
     return out;

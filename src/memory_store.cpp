@@ -106,6 +106,10 @@ void memory_store::signal(const session_id& id, std::string data) {
     run([this, id, data = std::move(data)](steady_time now) mutable { return rules_.signal(id, std::move(data), now); });
 }
 
+void memory_store::rematch(const session_id& id) {
+    run([this, id](steady_time now) { return rules_.rematch(id, now); });
+}
+
 void memory_store::signaled(const session_id& id) {
     run([this, id](steady_time) {
         rules_.signaled(id);

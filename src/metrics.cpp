@@ -7,7 +7,7 @@ namespace serendip {
 
 std::string_view name(server_type t) {
     static constexpr std::array<std::string_view, server_type_count> names = {
-        "welcome", "online", "queued", "matched", "signal", "peer_left", "error", "banned"};
+        "welcome", "online", "queued", "matched", "signal", "peer_left", "error", "banned", "rematch_wanted"};
     return names[static_cast<std::size_t>(t)];
 }
 

@@ -277,6 +277,7 @@ decode_result decode_reference(std::string_view text) {
     if (t == "signal") return lift<signal>(decode_signal(root));
     if (t == "next") return message{next{}};
     if (t == "leave") return message{leave{}};
+    if (t == "rematch") return message{rematch{}};
     if (t == "report") {
         const json* r = field(root, "reason");
         static constexpr std::array<std::string_view, 5> reasons = {"nudity", "harassment", "spam", "underage", "other"};
@@ -305,7 +306,7 @@ std::string_view name(mode m) { return m == mode::video ? "video" : "text"; }
 std::string_view name(error_code c) {
     static constexpr std::array<std::string_view, error_code_count> names = {
         "bad_json", "bad_message", "unknown_type", "too_large", "rate_limited",
-        "not_paired", "face_required", "unavailable", "resume_failed", "internal"};
+        "not_paired", "face_required", "unavailable", "resume_failed", "rematch_unavailable", "internal"};
     return names[static_cast<std::size_t>(c)];
 }
 
@@ -323,7 +324,7 @@ std::string_view name(role r) { return r == role::offerer ? "offerer" : "answere
 
 std::string_view name(client_type t) {
     static constexpr std::array<std::string_view, client_type_count> names = {
-        "join", "signal", "next", "leave", "report", "face", "unknown"};
+        "join", "signal", "next", "leave", "report", "face", "rematch", "unknown"};
     return names[static_cast<std::size_t>(t)];
 }
 
@@ -368,8 +369,13 @@ std::string encode_queued(mode m, const std::vector<std::string>& interests) {
     return dump({{"type", "queued"}, {"mode", name(m)}, {"interests", interests}});
 }
 
-std::string encode_matched(role r, const std::vector<std::string>& common, std::string_view ice_servers_json) {
+std::string encode_matched(role r, const std::vector<std::string>& common, std::string_view ice_servers_json,
+                           bool rematch) {
     std::string out = dump({{"type", "matched"}, {"role", name(r)}, {"common", common}});
+    if (rematch) {
+        out.pop_back();
+        out += R"(,"rematch":true})";
+    }
     // Splice the pre-encoded array in rather than parsing it again per match.
     out.pop_back();
     out += R"(,"iceServers":)";
@@ -392,6 +398,8 @@ std::string encode_signal(std::string_view data_json) {
 std::string_view signal_data_of(std::string_view signal_frame) {
     return signal_frame.substr(signal_prefix.size(), signal_frame.size() - signal_prefix.size() - 1);
 }
+
+std::string encode_rematch_wanted() { return R"({"type":"rematch_wanted"})"; }
 
 std::string encode_peer_left(leave_reason r) {
     return R"({"type":"peer_left","reason":")" + std::string(name(r)) + "\"}";

@@ -328,13 +328,19 @@ private:
         metrics::add(ctx_.stats.messages_in[static_cast<std::size_t>(type)]);
         store& rules = ctx_.matchmaking.rules();
 
-        if (type == protocol::client_type::join || type == protocol::client_type::next) {
+        const bool queue_move = type == protocol::client_type::join || type == protocol::client_type::next;
+        // A rematch counts against the join/next limit and passes the face
+        // gate as they do, but is no skip (the skip limiter would punish
+        // going back to the stranger just skipped).
+        if (queue_move || type == protocol::client_type::rematch) {
             if (!queue_limiter_.try_take(now))
-                return reply_error(protocol::error_code::rate_limited, "at most 3 join/next a second",
+                return reply_error(protocol::error_code::rate_limited, "at most 3 join/next/rematch a second",
                                    protocol::name(type));
             if (ctx_.cfg.require_face && !(face_seen_ && now - *face_seen_ <= ctx_.cfg.face_window))
                 return reply_error(protocol::error_code::face_required, "show your face to the camera to start",
                                    protocol::name(type));
+        }
+        if (queue_move) {
             if (auto wait = skips_.on_next(now)) {
                 auto seconds = std::chrono::ceil<std::chrono::seconds>(*wait).count();
                 return reply_error(protocol::error_code::rate_limited,
@@ -343,7 +349,8 @@ private:
         }
         // Whatever changes this session's pair ends its route first.
         if (type == protocol::client_type::join || type == protocol::client_type::next ||
-            type == protocol::client_type::leave || type == protocol::client_type::report)
+            type == protocol::client_type::leave || type == protocol::client_type::report ||
+            type == protocol::client_type::rematch)
             route_ = {};
         std::visit(
             [&](auto& m) {
@@ -362,6 +369,8 @@ private:
                     rules.leave(id_);
                 } else if constexpr (std::is_same_v<T, protocol::report>) {
                     rules.report(id_, m.reason);
+                } else if constexpr (std::is_same_v<T, protocol::rematch>) {
+                    rules.rematch(id_);
                 } else if constexpr (std::is_same_v<T, protocol::face>) {
                     // A later "no face" withdraws an earlier "face".
                     face_seen_ = m.present ? std::optional(now) : std::nullopt;

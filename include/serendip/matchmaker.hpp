@@ -27,6 +27,7 @@ struct matchmaker_settings {
     std::chrono::milliseconds resume_window{15'000};
     std::size_t recent_partners = 3;
     std::size_t held_signals = 64;
+    std::chrono::milliseconds rematch_window{10'000};  // "Going back"
 };
 
 namespace out {
@@ -43,7 +44,10 @@ struct matched {
     // Empty and 0 where the store does not give them (Redis).
     std::string partner = {};
     std::uint64_t pair = 0;
+    bool rematch = false;  // restored by "Going back"
 };
+// The stranger of the session's last ended pair asked to go back.
+struct rematch_wanted {};
 struct signal {
     std::string data;  // validated JSON, relayed as is
 };
@@ -63,7 +67,8 @@ struct banned {
 // One frame-to-be for one session.
 struct action {
     session_id to;
-    std::variant<out::queued, out::matched, out::signal, out::peer_left, out::error, out::banned> what;
+    std::variant<out::queued, out::matched, out::signal, out::peer_left, out::error, out::banned, out::rematch_wanted>
+        what;
 };
 using actions = std::vector<action>;
 
@@ -90,6 +95,9 @@ public:
     actions leave(const session_id& id, steady_time now);
     actions report(const session_id& id, steady_time now);
     actions signal(const session_id& id, std::string data, steady_time now);
+    // "Going back" (PROTOCOL.md): back to the stranger of the session's last
+    // ended pair, once both asked within the window.
+    actions rematch(const session_id& id, steady_time now);
     // A signal went from this session to its partner without passing here
     // (the hub's direct route): the pair has signalled (rule 8).
     void signaled(const session_id& id);
@@ -110,6 +118,7 @@ public:
     std::size_t connected_count() const { return connected_; }
     std::size_t queued_count() const { return queue_[0].size() + queue_[1].size(); }
     std::size_t paired_count() const { return paired_; }
+    std::size_t rematchable_count() const { return ended_.size(); }
     bool is_queued(const session_id& id) const;
     std::optional<session_id> partner_of(const session_id& id) const;
     bool exists(const session_id& id) const { return sessions_.count(id) != 0; }
@@ -134,6 +143,15 @@ private:
     };
     using queue_list = std::list<entry>;
 
+    // A pair that ended by `next` or `leave`, open to "Going back" for the
+    // window: who was in it (offerer first) and who has asked since.
+    struct ended_pair {
+        session_id offerer, answerer;
+        protocol::mode mode;
+        steady_time at;
+        bool offerer_asked = false, answerer_asked = false;
+    };
+
     struct session {
         std::string token;
         std::string address;  // hash, for reports
@@ -142,6 +160,12 @@ private:
         std::optional<queue_list::iterator> queued;
         std::optional<session_id> partner;
         bool pair_signaled = false;
+        // The current pair: its number, mode and this side's role.
+        std::uint64_t pair = 0;
+        protocol::mode pair_mode = protocol::mode::video;
+        protocol::role pair_role = protocol::role::offerer;
+        std::uint64_t last_ended = 0;  // the pair that ended last (a key of ended_), 0: none
+        bool banned = false;           // its address was banned: never paired again
         std::vector<session_id> recent;  // oldest first; a vector, not a deque: a deque allocates 512 B up front
         std::unordered_set<session_id> blocked;
         actions held;  // delivered on resume
@@ -152,12 +176,12 @@ private:
         std::uint64_t hold_gen = 0;
     };
 
-    enum class deadline_kind { open, pair_timeout, hold_expiry };
+    enum class deadline_kind { open, pair_timeout, hold_expiry, rematch_expiry };
     struct deadline {
         steady_time at;
         deadline_kind kind;
         session_id id;
-        std::uint64_t generation;
+        std::uint64_t generation;  // for rematch_expiry: the ended pair's number
         bool operator>(const deadline& o) const { return at > o.at; }
     };
 
@@ -168,7 +192,11 @@ private:
     void dequeue(session& s);
     bool try_match(actions& out, queue_list::iterator e, steady_time now);
     void pair_up(actions& out, queue_list::iterator older, queue_list::iterator newer, steady_time now);
-    void end_pair(actions& out, const session_id& id, protocol::leave_reason told_partner);
+    void pair_sessions(actions& out, const session_id& offerer, const session_id& answerer, protocol::mode mode,
+                       std::vector<std::string> common, bool rematch, steady_time now);
+    void end_pair(actions& out, const session_id& id, protocol::leave_reason told_partner, steady_time now,
+                  bool going_back = false);
+    void restore(actions& out, std::uint64_t pair_number, steady_time now);
     void remember_partner(session& s, const session_id& partner);
     bool open(const entry& e, steady_time now) const;
     void erase(const session_id& id);
@@ -178,6 +206,7 @@ private:
     std::unordered_map<session_id, session> sessions_;
     std::unordered_map<std::string, session_id> tokens_;
     queue_list queue_[2];  // per mode
+    std::unordered_map<std::uint64_t, ended_pair> ended_;  // by pair number, for the rematch window
     std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;
     std::uint64_t seq_ = 0;
     std::uint64_t pairs_ = 0;  // pairs made: out::matched::pair

@@ -27,6 +27,7 @@ public:
     void leave(const session_id& id) override;
     void report(const session_id& id, protocol::report_reason reason) override;
     void signal(const session_id& id, std::string data) override;
+    void rematch(const session_id& id) override;
     void signaled(const session_id& id) override;
     void disconnect(const session_id& id) override;
 

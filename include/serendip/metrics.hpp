@@ -11,8 +11,9 @@
 
 namespace serendip {
 
-enum class server_type { welcome, online, queued, matched, signal, peer_left, error, banned };
-inline constexpr std::size_t server_type_count = 8;
+// From `queued` on, in the order of action::what's alternatives (hub.cpp relies on it).
+enum class server_type { welcome, online, queued, matched, signal, peer_left, error, banned, rematch_wanted };
+inline constexpr std::size_t server_type_count = 9;
 std::string_view name(server_type t);
 
 enum class close_reason {

@@ -33,13 +33,15 @@ enum class error_code {
     face_required,
     unavailable,
     resume_failed,
+    rematch_unavailable,
     internal,
 };
-inline constexpr std::size_t error_code_count = 10;
+inline constexpr std::size_t error_code_count = 11;
 
 // Message types a client may send, for metrics and `ref`.
-enum class client_type { join, signal, next, leave, report, face, unknown };
-inline constexpr std::size_t client_type_count = 7;
+// In the order of `message`'s alternatives (type_of relies on it).
+enum class client_type { join, signal, next, leave, report, face, rematch, unknown };
+inline constexpr std::size_t client_type_count = 8;
 
 struct join {
     protocol::mode mode = mode::video;
@@ -66,8 +68,10 @@ struct report {
 struct face {
     bool present;
 };
+// "Going back": take me back to the stranger of my pair that ended last.
+struct rematch {};
 
-using message = std::variant<join, signal, next, leave, report, face>;
+using message = std::variant<join, signal, next, leave, report, face, rematch>;
 
 struct decode_error {
     error_code code;
@@ -126,7 +130,10 @@ std::string encode_welcome(std::string_view session, std::string_view resume_tok
                            const limits& l, std::string_view ice_servers_json);
 std::string encode_online(std::uint64_t count);
 std::string encode_queued(mode m, const std::vector<std::string>& interests);
-std::string encode_matched(role r, const std::vector<std::string>& common, std::string_view ice_servers_json);
+// `rematch`: the pair is one restored by "Going back" (the field is sent only then).
+std::string encode_matched(role r, const std::vector<std::string>& common, std::string_view ice_servers_json,
+                           bool rematch = false);
+std::string encode_rematch_wanted();
 std::string encode_signal(std::string_view data_json);
 // The data inside a frame that encode_signal made.
 std::string_view signal_data_of(std::string_view signal_frame);

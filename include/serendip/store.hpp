@@ -53,6 +53,9 @@ public:
     // report_book); a ban it imposes is delivered as out::banned.
     virtual void report(const session_id& id, protocol::report_reason reason) = 0;
     virtual void signal(const session_id& id, std::string data) = 0;
+    // "Going back" (PROTOCOL.md): answered with out::rematch_wanted to the
+    // other side, out::matched (rematch) to both, or out::error.
+    virtual void rematch(const session_id& id) = 0;
     // The session relayed a signal to its partner straight from connection
     // to connection (given a route by the hub): the pair has signalled, for
     // the silent-pair timeout (rule 8). Only stores whose `matched` names

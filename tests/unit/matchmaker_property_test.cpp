@@ -1,11 +1,13 @@
-// Thousands of random sequences of join/next/leave/report/signal/disconnect/
-// resume and time passing, with the matching rules checked after every step.
+// Thousands of random sequences of join/next/leave/report/signal/rematch/
+// disconnect/resume and time passing, with the matching rules checked after
+// every step.
 
 #include "serendip/matchmaker.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -24,11 +26,14 @@ struct known {
 
 class property_run {
 public:
+    static inline int restores = 0;  // rematches seen across all runs, so the oracle is known to have run
+
     explicit property_run(unsigned seed) : rng_(seed) {}
 
     void run(int steps) {
         for (int i = 0; i < steps && !::testing::Test::HasFailure(); ++i) {
             step();
+            sync_pairs();
             check_invariants();
         }
     }
@@ -40,6 +45,20 @@ private:
     std::map<session_id, known> sessions_;
     std::set<std::string> used_tokens_;
     int next_id_ = 0, next_token_ = 0;
+
+    // What the actions said about pairs, for "Going back": every pair made,
+    // the one each session is in, and when and why each ended.
+    struct pair_seen {
+        session_id offerer, answerer;
+        protocol::mode mode;
+        std::optional<steady_time> ended;
+        std::optional<protocol::leave_reason> why;
+        std::set<session_id> asked;  // sent `rematch` after it ended
+        bool restored = false;
+    };
+    std::map<std::uint64_t, pair_seen> pairs_;
+    std::map<session_id, std::uint64_t> in_pair_;
+    std::map<session_id, protocol::mode> mode_asked_;
 
     int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
 
@@ -68,7 +87,79 @@ private:
         for (const auto& a : out) {
             ASSERT_TRUE(sessions_.count(a.to)) << "action for unknown session";
             ASSERT_TRUE(sessions_[a.to].connected) << "action for a disconnected session: it must be held";
+            if (auto* m = std::get_if<out::matched>(&a.what)) on_matched(a.to, *m);
+            if (auto* l = std::get_if<out::peer_left>(&a.what)) on_pair_end(a.to, l->reason);
         }
+    }
+
+    void on_pair_end(const session_id& told, protocol::leave_reason why) {
+        auto it = in_pair_.find(told);
+        if (it == in_pair_.end()) return;
+        auto& p = pairs_[it->second];
+        if (!p.ended) p.ended = now_, p.why = why;
+        in_pair_.erase(p.offerer);
+        in_pair_.erase(p.answerer);
+    }
+
+    // A pair whose two sides are no longer partners has ended, heard or not
+    // (the actor of a `next` hears nothing; a held partner hears it later).
+    void sync_pairs() {
+        for (auto it = in_pair_.begin(); it != in_pair_.end();) {
+            auto& p = pairs_[it->second];
+            const auto& other = it->first == p.offerer ? p.answerer : p.offerer;
+            if (mm_.partner_of(it->first) == other) {
+                ++it;
+                continue;
+            }
+            if (!p.ended) p.ended = now_;
+            it = in_pair_.erase(it);
+        }
+    }
+
+    // A pair's end is seen when its partner hears of it, or when either
+    // side lands in a new pair.
+    void on_matched(const session_id& to, const out::matched& m) {
+        if (auto it = in_pair_.find(to); it != in_pair_.end() && it->second != m.pair) {
+            auto& old = pairs_[it->second];
+            if (!old.ended) old.ended = now_;
+            in_pair_.erase(old.offerer);
+            in_pair_.erase(old.answerer);
+        }
+        auto& p = pairs_[m.pair];
+        (m.role == protocol::role::offerer ? p.offerer : p.answerer) = to;
+        in_pair_[to] = m.pair;
+        if (!m.rematch || m.role != protocol::role::answerer) return;
+        // Both halves are in: it must restore an earlier pair of the same two,
+        // with the same roles, that ended by next or leave within 10 s, that
+        // both asked for since, and that was never restored before.
+        bool found = false;
+        for (auto& [n, earlier] : pairs_) {
+            if (n == m.pair || earlier.offerer != p.offerer || earlier.answerer != p.answerer || earlier.restored) continue;
+            if (!earlier.ended || now_ - *earlier.ended > 10s) continue;
+            if (earlier.asked.size() != 2) continue;
+            EXPECT_TRUE(!earlier.why || *earlier.why == protocol::leave_reason::next ||
+                        *earlier.why == protocol::leave_reason::leave)
+                << "restored a pair that ended by " << protocol::name(*earlier.why);
+            earlier.restored = true;
+            ++restores;
+            p.mode = earlier.mode;
+            found = true;
+            break;
+        }
+        EXPECT_TRUE(found) << "a rematch of " << p.offerer << " and " << p.answerer << " that no pair asked for";
+        EXPECT_FALSE(mm_.blocked(p.offerer, p.answerer)) << "a rematch of sessions that reported one another";
+    }
+
+    void rematch(const session_id& id) {
+        // The pairs this session was in that have ended: asking names the last.
+        std::optional<std::uint64_t> last;
+        for (auto& [n, p] : pairs_)
+            if ((p.offerer == id || p.answerer == id) && p.ended && (!last || *pairs_[*last].ended <= *p.ended)) last = n;
+        if (last) pairs_[*last].asked.insert(id);
+        bool was_paired = mm_.partner_of(id).has_value();
+        apply(mm_.rematch(id, now_));
+        // Asked while paired, the pair ends as by `next` and the asker waits again.
+        if (was_paired && mm_.is_queued(id)) sessions_[id].since = now_;
     }
 
     void step() {
@@ -110,9 +201,12 @@ private:
                     sessions_[*id].since = now_;  // re-queued
                 }
             }
-        } else if (op < 78) {
+        } else if (op < 74) {
             auto id = any_session();
             if (id) apply(mm_.signal(*id, "{}", now_));
+        } else if (op < 78) {
+            auto id = any_session();
+            if (id) rematch(*id);
         } else if (op < 85) {
             auto id = any_session();
             if (id) {
@@ -220,4 +314,6 @@ TEST(matchmaker_property_test, random_sequences_keep_every_rule) {
         SCOPED_TRACE("seed " + std::to_string(seed));
         property_run(seed).run(150);
     }
+    EXPECT_GT(property_run::restores, 100) << "the random sequences hardly ever went back to a stranger";
+    std::printf("rematches restored: %d\n", property_run::restores);
 }
