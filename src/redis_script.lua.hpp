@@ -11,16 +11,18 @@
 //
 // Arguments: instance, fallback_ms, pair_timeout_ms, resume_ms, held_max,
 // recent_max, session_ttl_ms, instance_ttl_ms, report threshold, reports per
-// hour; then each operation as name, expiry (Redis ms, 0: none), argument
+// hour, rematch window ms; then each operation as name, expiry (Redis ms, 0: none), argument
 // count, arguments. Reply: {delay_ms to the next deadline or -1, {one answer
 // per operation}}. Actions for sessions are published to their instance's
 // channel, one PUBLISH per instance per batch. An action is "to US kind US a
 // US b US c": kinds q (queued: mode, interests), m (matched: role, common,
-// then partner US partner's instance US pair id), s (signal: data, and the
-// sender when an instance published it directly), l (peer_left: reason), e
-// (error: code, ref), b (banned: ms left), x (resumed on another instance:
-// close the old connection), B (the address with hash a was banned: each
-// instance `banish`es its other sessions from it). Lists inside a field are
+// then partner US partner's instance US pair id US '1' if restored by
+// "Going back"), s (signal: data, and the sender when an instance published
+// it directly), l (peer_left: reason), e (error: code, ref), b (banned: ms
+// left), w (rematch_wanted), x (resumed on another instance: close the old
+// connection), B (the address with hash a was banned: each instance
+// `banish`es its other sessions from it), u (the session's own pair ended,
+// by its own `rematch`: for the instance's mirror, not for the client). Lists inside a field are
 // joined with RS, the actions of one PUBLISH with GS.
 //
 // Cost matters here: Redis runs every script on its one thread. A call costs
@@ -40,6 +42,7 @@ local HELD_MAX, RECENT_MAX = tonumber(ARGV[5]), tonumber(ARGV[6])
 local SESS_TTL, INST_TTL = tonumber(ARGV[7]), tonumber(ARGV[8])
 local HOLD_TTL = RESUME + SESS_TTL
 local REPORT_THRESHOLD, REPORTS_PER_HOUR = tonumber(ARGV[9]), tonumber(ARGV[10])
+local REMATCH = tonumber(ARGV[11])
 local HOUR, DAY, WEEK = 3600000, 86400000, 604800000
 
 -- One clock reading for the whole batch. Stamps made from it (queue order,
@@ -72,6 +75,9 @@ local function IK(inst) return 'sd:i:' .. inst end
 local function RLK(a) return 'sd:rl:' .. a end  -- an address's counted reports, last hour
 local function RAK(a) return 'sd:ra:' .. a end  -- who reported an address (address -> time), 24 h
 local function BANK(a) return 'sd:ban:' .. a end  -- an address's ban: u (until, ms), n (bans so far)
+-- A pair that ended by next or leave, open to "Going back" for REMATCH ms:
+-- o, n (offerer, answerer), m (mode), t (end, ms), ao, an (who asked since).
+local function RMK(pid) return 'sd:rm:' .. pid end
 local DK, INSTS = 'sd:d', 'sd:I'
 
 local function split(s, sep)
@@ -191,15 +197,30 @@ local function recent_with(r, partner)
 end
 
 -- Ends id's pair; `mine` is id's {p, r} if already read. Returns id's recent
--- partners afterwards.
-local function end_pair(id, reason, mine)
+-- partners afterwards. A pair that ends by next or leave stays open to
+-- "Going back"; one that ends because id asked to go back to an earlier
+-- stranger (`going_back`) does not, and id's last ended pair (lp) stays the
+-- one it asked for.
+local function end_pair(id, reason, mine, going_back)
   mine = mine or get(id, 'p', 'r')
   local partner = mine[1]
   if not partner then return mine[2] or '' end
+  local pair = get(id, 'pid', 'pr', 'pm')
+  local pid = pair[1] or ''
   local r = recent_with(mine[2], partner)
-  redis.call('HSET', SK(id), 'p', '', 'pid', '', 'r', r)
+  if going_back then
+    redis.call('HSET', SK(id), 'p', '', 'pid', '', 'r', r)
+    emit(id, 'u')
+  else
+    redis.call('HSET', SK(id), 'p', '', 'pid', '', 'r', r, 'lp', pid)
+  end
   local ph = get(partner, 'c', 'i', 'hn', 'p', 'r')
-  if ph[4] == id then redis.call('HSET', SK(partner), 'p', '', 'pid', '', 'r', recent_with(ph[5], id)) end
+  if ph[4] == id then redis.call('HSET', SK(partner), 'p', '', 'pid', '', 'r', recent_with(ph[5], id), 'lp', pid) end
+  if not going_back and (reason == 'next' or reason == 'leave') and pair[3] and pid ~= '' then
+    local offers = pair[2] == 'o'
+    redis.call('HSET', RMK(pid), 'o', offers and id or partner, 'n', offers and partner or id, 'm', pair[3], 't', NOW_S)
+    redis.call('PEXPIRE', RMK(pid), REMATCH)
+  end
   emit(partner, 'l', reason, nil, nil, ph)
   return r
 end
@@ -208,27 +229,31 @@ local function is_open(ints, fb, since)
   return ints == '' or (fb == '1' and NOW - tonumber(since) >= FALLBACK)
 end
 
--- Pairs id with partner; one who waited leaves the queue in the same write.
-local function set_partner(id, partner, pid, queued)
-  if queued then redis.call('HSET', SK(id), 'p', partner, 'pid', pid, 'q', '', 'qm', '', 'qs', '')
-  else redis.call('HSET', SK(id), 'p', partner, 'pid', pid) end
+-- Pairs id with partner (id's role: 'o' or 'a'); one who waited leaves the
+-- queue in the same write.
+local function set_partner(id, partner, pid, queued, role, mode)
+  if queued then redis.call('HSET', SK(id), 'p', partner, 'pid', pid, 'pr', role, 'pm', mode, 'q', '', 'qm', '', 'qs', '')
+  else redis.call('HSET', SK(id), 'p', partner, 'pid', pid, 'pr', role, 'pm', mode) end
+end
+
+-- The interests two RS-joined lists share, RS-joined.
+local function common_of(a, b)
+  if a == '' or b == '' then return '' end
+  local common = {}
+  for _, x in ipairs(split(a, RS)) do if listed(b, x) then common[#common + 1] = x end end
+  return table.concat(common, RS)
 end
 
 -- o and n: {ints, h = {c, i, hn}, queued}. Rule 7: the older makes the offer.
 -- The pair timeout (rule 8) is kept by the offerer's instance, which sees
 -- every signal of the pair.
 local function pair_up(older, newer, o, n, mode)
-  local c = ''
-  if o.ints ~= '' and n.ints ~= '' then
-    local common = {}
-    for _, x in ipairs(split(o.ints, RS)) do if listed(n.ints, x) then common[#common + 1] = x end end
-    c = table.concat(common, RS)
-  end
+  local c = common_of(o.ints, n.ints)
   if o.queued then redis.call('ZREM', QK(mode), older) end
   if n.queued then redis.call('ZREM', QK(mode), newer) end
   local pid = uid()
-  set_partner(older, newer, pid, o.queued)
-  set_partner(newer, older, pid, n.queued)
+  set_partner(older, newer, pid, o.queued, 'o', mode)
+  set_partner(newer, older, pid, n.queued, 'a', mode)
   emit(older, 'm', 'offerer', c, newer .. US .. n.h[2] .. US .. pid, o.h)
   emit(newer, 'm', 'answerer', c, older .. US .. o.h[2] .. US .. pid, n.h)
 end
@@ -540,6 +565,58 @@ local function run(OP, A, LAST)
     redis.call('HSET', SK(id), 'k', '')
     emit(id, 'b', S(u - NOW), nil, nil, h)
     return answer()
+  elseif OP == 'rematch' then
+    -- "Going back" (PROTOCOL.md): id asks for the stranger of its last ended pair.
+    local id = ARGV[A]
+    local h = own(id, ARGV[A + 1], 'lp', 'p', 'r', 'jm', 'ji', 'jf', 'b', 'k')
+    if not h then return answer() end
+    -- h: c, i, hn, lp, p, r, jm, ji, jf, b, k
+    local pid = h[4]
+    local rm = pid and redis.call('HMGET', RMK(pid), 'o', 'n', 'm', 't', 'ao', 'an') or {}
+    local function refuse()
+      emit(id, 'e', 'rematch_unavailable', 'rematch', nil, h)
+      return answer()
+    end
+    if not rm[1] or NOW - tonumber(rm[4]) > REMATCH then return refuse() end
+    local offerer = rm[1] == id
+    local other = offerer and rm[2] or rm[1]
+    -- Not `offerer and rm[5] or rm[6]`: a nil rm[5] would pick rm[6].
+    local mine, theirs = rm[6], rm[5]
+    if offerer then mine, theirs = rm[5], rm[6] end
+    local oh = get(other, 'c', 'i', 'hn', 'lp', 'k', 'p', 'r', 'ji')
+    -- The other side must still be there to go back to: connected now (rule
+    -- 6 of matching), not banned (its token is gone then), its own last
+    -- ended pair still this one; and reports always win.
+    if mine or not h[11] or oh[1] ~= '1' or not oh[5] or oh[4] ~= pid or not alive(oh[2]) or
+        not listening(oh[2]) or redis.call('SISMEMBER', BK(id), other) == 1 then
+      return refuse()
+    end
+    if theirs then
+      -- Both asked: out of whatever pair or queue place each holds, and
+      -- paired again with the earlier pair's mode and roles.
+      redis.call('DEL', RMK(pid))
+      end_pair(id, 'next', {h[5], h[6]}, true)
+      dequeue(id)
+      end_pair(other, 'next', {oh[6], oh[7]}, true)
+      dequeue(other)
+      local o, n = rm[1], rm[2]
+      local oi, ni = offerer and h[2] or oh[2], offerer and oh[2] or h[2]
+      local c = common_of(h[8] or '', oh[8] or '')
+      local npid = uid()
+      set_partner(o, n, npid, false, 'o', rm[3])
+      set_partner(n, o, npid, false, 'a', rm[3])
+      emit(o, 'm', 'offerer', c, n .. US .. ni .. US .. npid .. US .. '1')
+      emit(n, 'm', 'answerer', c, o .. US .. oi .. US .. npid .. US .. '1')
+      return answer()
+    end
+    redis.call('HSET', RMK(pid), offerer and 'ao' or 'an', '1')
+    if h[5] then
+      -- Asked while paired: that pair ends as by `next`, and id is back in line.
+      local r = end_pair(id, 'next', {h[5], h[6]}, true)
+      if h[7] then arrive(id, {h[1], h[2], h[3], h[7], h[8], h[9], r, h[10]}, false) end
+    end
+    emit(other, 'w', nil, nil, nil, oh)
+    return answer()
   elseif OP == 'signal' then
     -- Signals normally go straight from instance to instance (PUBLISH); this
     -- is the way when that cannot work: a partner away (held), on an unknown
@@ -643,12 +720,12 @@ local function run(OP, A, LAST)
   error('unknown op ' .. tostring(OP))
 end
 
--- The batch: from ARGV[11], each operation as name, expiry, argument count,
+-- The batch: from ARGV[12], each operation as name, expiry, argument count,
 -- arguments. A client operation whose sender gave up waiting (Redis was
 -- frozen, the reply late) must not take effect afterwards: the client was
 -- told `unavailable`, so it answers 'stale' instead.
 local answers = {}
-local i = 11
+local i = 12
 while i <= #ARGV do
   local op, expires, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   if expires > 0 and NOW > expires then answers[#answers + 1] = {'stale'}

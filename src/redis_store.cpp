@@ -98,7 +98,8 @@ std::optional<action> decode(std::string_view text, redis_store_match* m, sessio
     switch (f[1].empty() ? '?' : f[1][0]) {
     case 'q': a.what = out::queued{f[2] == "text" ? protocol::mode::text : protocol::mode::video, to_list(f[3])}; break;
     case 'm':
-        a.what = out::matched{f[2] == "offerer" ? protocol::role::offerer : protocol::role::answerer, to_list(f[3])};
+        a.what = out::matched{f[2] == "offerer" ? protocol::role::offerer : protocol::role::answerer, to_list(f[3]),
+                              {}, 0, f.size() > 7 && f[7] == "1"};
         if (m) *m = {std::string(f[4]), f.size() > 6 ? std::string(f[5]) : "", f.size() > 6 ? std::string(f[6]) : ""};
         break;
     case 's':
@@ -119,6 +120,7 @@ std::optional<action> decode(std::string_view text, redis_store_match* m, sessio
         break;
     }
     case 'b': a.what = out::banned{ban_left(f[2]).value_or(std::chrono::seconds(1))}; break;
+    case 'w': a.what = out::rematch_wanted{}; break;
     default: return std::nullopt;
     }
     return a;
@@ -144,7 +146,8 @@ redis_store::redis_store(asio::any_io_executor strand, matchmaker_settings rules
                    ms(settings_.session_ttl),
                    ms(settings_.instance_ttl),
                    std::to_string(settings_.reports.threshold),
-                   std::to_string(settings_.reports.per_reporter_per_hour)};
+                   std::to_string(settings_.reports.per_reporter_per_hour),
+                   ms(rules_.rematch_window)};
     link_ = std::make_unique<redis_link>(
         strand_, settings_.where, settings_.link, "sd:c:" + self_,
         [this](std::string_view payload) { on_message(payload); }, [this](bool r) { on_link(r); });
@@ -165,7 +168,7 @@ void redis_store::start() {
 void redis_store::eval(std::string op, std::vector<std::string> args, result_handler done) {
     // Client operations carry the (Redis) time after which they must not run.
     bool client_op = op == "join" || op == "next" || op == "leave" || op == "report" || op == "signal" ||
-                     op == "connect" || op == "resume";
+                     op == "rematch" || op == "connect" || op == "resume";
     std::string expires = "0";
     if (client_op && offset_ms_) {
         auto now = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count();
@@ -292,6 +295,12 @@ void redis_store::take(std::string_view item, actions& batch) {
     auto us = item.find(US);
     if (us != std::string_view::npos && item.substr(us + 1, 2) == "x\x1f") return replaced(std::string(item.substr(0, us)));
     if (us != std::string_view::npos && item.substr(us + 1, 2) == "B\x1f") return banish_others(item);
+    if (us != std::string_view::npos && item.substr(us + 1, 2) == "u\x1f") {
+        // The session's own rematch ended its pair: the mirror forgets the partner.
+        if (auto it = locals_.find(std::string(item.substr(0, us))); it != locals_.end())
+            set_state(it->first, it->second, it->second.waiting, {});
+        return;
+    }
     redis_store_match m;
     session_id from;
     auto a = decode(item, &m, &from);
@@ -589,6 +598,15 @@ void redis_store::report(const session_id& id, protocol::report_reason) {
         if (auto it = locals_.find(id); it != locals_.end() && ready_.load())
             set_state(id, it->second, it->second.waiting, {});
         simple("report", id, protocol::client_type::report);
+    });
+}
+
+void redis_store::rematch(const session_id& id) {
+    // The mirror keeps the partner: the script may refuse, and says so ('u')
+    // when the pair does end.
+    asio::post(strand_, [this, id] {
+        if (stopped_) return;
+        simple("rematch", id, protocol::client_type::rematch);
     });
 }
 

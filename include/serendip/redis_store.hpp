@@ -58,6 +58,7 @@ public:
     void leave(const session_id& id) override;
     void report(const session_id& id, protocol::report_reason reason) override;
     void signal(const session_id& id, std::string data) override;
+    void rematch(const session_id& id) override;
     // Never called: this store's `matched` names no partner, so the hub
     // gives its sessions no direct route (docs/redis.md).
     void signaled(const session_id&) override {}
