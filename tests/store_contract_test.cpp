@@ -69,6 +69,7 @@ matchmaker_settings fast_settings() {
     s.fallback_after = 300ms;
     s.pair_timeout = 600ms;
     s.resume_window = 500ms;
+    s.rematch_window = 1500ms;
     return s;
 }
 
@@ -397,4 +398,131 @@ TYPED_TEST(store_contract, fallback_pair_keeps_arrival_order) {
     EXPECT_EQ(ma->role, protocol::role::offerer);
     EXPECT_EQ(mb->role, protocol::role::answerer);
     EXPECT_FALSE(this->sink_.template wait_for<out::matched>(busy, 100ms));  // it shares nothing and waits for a share
+}
+
+// "Going back" (PROTOCOL.md): a pair ended by `next` comes back once both
+// ask, with the same roles; the first ask is announced to the other side
+// once, and the asker hears nothing until the other answers.
+TYPED_TEST(store_contract, both_asking_restores_the_pair_with_its_roles) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    this->pair(a, b);  // a waited longer: a offers
+    this->store_->next(b);
+    ASSERT_TRUE(this->sink_.template wait_for<out::peer_left>(a));
+    ASSERT_TRUE(this->sink_.template wait_for<out::queued>(b));
+    this->store_->rematch(a);  // idle a asks first
+    ASSERT_TRUE(this->sink_.template wait_for<out::rematch_wanted>(b));
+    EXPECT_TRUE(this->sink_.nothing_for(a, 100ms)) << "the asker waits silently";
+    this->store_->rematch(b);  // queued b answers
+    auto ma = this->sink_.template wait_for<out::matched>(a);
+    auto mb = this->sink_.template wait_for<out::matched>(b);
+    ASSERT_TRUE(ma && mb);
+    EXPECT_TRUE(ma->rematch);
+    EXPECT_TRUE(mb->rematch);
+    EXPECT_EQ(ma->role, protocol::role::offerer);
+    EXPECT_EQ(mb->role, protocol::role::answerer);
+    this->store_->signal(a, R"({"n":1})");
+    ASSERT_TRUE(this->sink_.template wait_for<out::signal>(b)) << "the restored pair relays";
+    EXPECT_FALSE(this->sink_.template wait_for<out::rematch_wanted>(b, 100ms)) << "announced once";
+    // An ordinary pair from then on: it can end and come back again.
+    this->store_->leave(a);
+    ASSERT_TRUE(this->sink_.template wait_for<out::peer_left>(b));
+    this->store_->rematch(b);
+    ASSERT_TRUE(this->sink_.template wait_for<out::rematch_wanted>(a));
+    this->store_->rematch(a);
+    auto again = this->sink_.template wait_for<out::matched>(b);
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->rematch);
+    EXPECT_EQ(again->role, protocol::role::answerer);
+}
+
+// Asked while paired with someone else, that pair ends as by `next` (its
+// partner told `next`, the asker queued again); both sides' new pairs end
+// when the earlier one comes back.
+TYPED_TEST(store_contract, asking_from_a_new_pair_ends_it_as_next) {
+    auto a = this->connect("a");
+    auto b = this->connect("b");
+    auto c = this->connect("c");
+    auto d = this->connect("d");
+    this->pair(a, b);
+    this->store_->next(a);
+    ASSERT_TRUE(this->sink_.template wait_for<out::peer_left>(b));
+    ASSERT_TRUE(this->sink_.template wait_for<out::queued>(a));
+    this->store_->join(c, this->video());
+    ASSERT_TRUE(this->sink_.template wait_for<out::matched>(a)) << "a meets c";
+    ASSERT_TRUE(this->sink_.template wait_for<out::matched>(c));
+    this->store_->join(d, this->video());
+    ASSERT_TRUE(this->sink_.template wait_for<out::queued>(d));
+    this->store_->join(b, this->video());
+    ASSERT_TRUE(this->sink_.template wait_for<out::matched>(b)) << "b meets d";
+    ASSERT_TRUE(this->sink_.template wait_for<out::matched>(d));
+
+    this->store_->rematch(a);
+    auto lc = this->sink_.template wait_for<out::peer_left>(c);
+    ASSERT_TRUE(lc);
+    EXPECT_EQ(lc->reason, protocol::leave_reason::next);
+    ASSERT_TRUE(this->sink_.template wait_for<out::queued>(a)) << "the asker is back in line";
+    ASSERT_TRUE(this->sink_.template wait_for<out::rematch_wanted>(b)) << "b hears it while paired with d";
+    this->store_->rematch(b);
+    auto ld = this->sink_.template wait_for<out::peer_left>(d);
+    ASSERT_TRUE(ld);
+    EXPECT_EQ(ld->reason, protocol::leave_reason::next);
+    auto ma = this->sink_.template wait_for<out::matched>(a);
+    auto mb = this->sink_.template wait_for<out::matched>(b);
+    ASSERT_TRUE(ma && mb);
+    EXPECT_TRUE(ma->rematch && mb->rematch);
+    this->store_->signal(b, R"({"n":1})");
+    ASSERT_TRUE(this->sink_.template wait_for<out::signal>(a));
+    // c was skipped by a's own ask: that pair does not come back.
+    this->store_->rematch(c);
+    auto e = this->sink_.template wait_for<out::error>(c);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code, protocol::error_code::rematch_unavailable);
+}
+
+TYPED_TEST(store_contract, rematch_is_refused_when_it_cannot_be) {
+    auto refused = [&](const session_id& id) {
+        this->store_->rematch(id);
+        auto e = this->sink_.template wait_for<out::error>(id);
+        return e && e->code == protocol::error_code::rematch_unavailable && e->ref == protocol::client_type::rematch;
+    };
+    auto a = this->connect("a");
+    EXPECT_TRUE(refused(a)) << "no pair has ended";
+    auto b = this->connect("b");
+    this->pair(a, b);
+    this->store_->report(a, protocol::report_reason::spam);
+    ASSERT_TRUE(this->sink_.template wait_for<out::peer_left>(b));
+    EXPECT_TRUE(refused(b)) << "ended by a report";
+    EXPECT_TRUE(refused(a)) << "ended by the asker's own report";
+    this->store_->leave(a);
+
+    auto c = this->connect("c");
+    auto d = this->connect("d");
+    this->pair(c, d);
+    this->store_->leave(c);
+    ASSERT_TRUE(this->sink_.template wait_for<out::peer_left>(d));
+    this->store_->rematch(c);
+    ASSERT_TRUE(this->sink_.template wait_for<out::rematch_wanted>(d));
+    EXPECT_TRUE(refused(c)) << "asked twice";
+    std::this_thread::sleep_for(1600ms);
+    EXPECT_TRUE(refused(d)) << "past the window";
+
+    auto e = this->connect("e");
+    auto f = this->connect("f");
+    this->pair(e, f);
+    this->store_->next(e);
+    ASSERT_TRUE(this->sink_.template wait_for<out::peer_left>(f));
+    this->store_->disconnect(e);
+    std::this_thread::sleep_for(700ms);  // past e's resume window: gone
+    EXPECT_TRUE(refused(f)) << "the other side is gone";
+
+    auto g = this->connect("g");
+    auto h = this->connect("h");
+    this->pair(g, h);
+    this->store_->signal(g, "{}");
+    this->store_->disconnect(h);  // held, then ended by disconnect
+    auto l = this->sink_.template wait_for<out::peer_left>(g, 3s);
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l->reason, protocol::leave_reason::disconnect);
+    EXPECT_TRUE(refused(g)) << "ended by a disconnect";
 }

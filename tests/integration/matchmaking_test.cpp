@@ -291,6 +291,44 @@ TEST_P(matchmaking_test, many_clients_churning_keep_pairs_consistent) {
     EXPECT_EQ(told.size() + not_paired, static_cast<std::size_t>(n));
 }
 
+// "Going back" on the wire: rematch_wanted, then matched with rematch:true,
+// the old roles and fresh iceServers; ordinary matches carry no rematch.
+TEST_P(matchmaking_test, going_back_over_the_wire) {
+    auto [a, b] = paired();
+    a.ws->send(json{{"type", "next"}});
+    EXPECT_EQ(b.ws->expect_next("peer_left")["reason"], "next");
+    a.ws->expect_next("queued");
+    b.ws->send(json{{"type", "rematch"}});
+    EXPECT_EQ(a.ws->expect_next("rematch_wanted").size(), 1u) << "no fields but type";
+    a.ws->send(json{{"type", "rematch"}, {"extra", 1}});  // unknown fields are ignored
+    auto ma = a.ws->expect_next("matched");
+    auto mb = b.ws->expect_next("matched");
+    EXPECT_EQ(ma["rematch"], true);
+    EXPECT_EQ(mb["rematch"], true);
+    EXPECT_EQ(ma["role"], "offerer");
+    EXPECT_EQ(mb["role"], "answerer");
+    EXPECT_TRUE(ma["iceServers"].is_array());
+    a.ws->send(json{{"type", "signal"}, {"data", {{"description", {{"type", "offer"}, {"sdp", "v=0"}}}}}});
+    b.ws->expect_next("signal");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // b's join/next/rematch budget refills
+    // Asked twice for the same pair, or with nothing to go back to.
+    b.ws->send(json{{"type", "leave"}});
+    a.ws->expect_next("peer_left");
+    b.ws->send(json{{"type", "rematch"}});
+    a.ws->expect_next("rematch_wanted");
+    b.ws->send(json{{"type", "rematch"}});
+    auto e = b.ws->expect_next("error");
+    EXPECT_EQ(e["code"], "rematch_unavailable");
+    EXPECT_EQ(e["ref"], "rematch");
+    auto c = connect(port());
+    c.ws->send(json{{"type", "rematch"}});
+    EXPECT_EQ(c.ws->expect_next("error")["code"], "rematch_unavailable");
+    c.ws->send(join());
+    EXPECT_FALSE(c.ws->expect_next("queued").contains("rematch"));
+    a.ws->send(join());
+    EXPECT_FALSE(a.ws->expect("matched").contains("rematch")) << "an ordinary match has no rematch field";
+}
+
 TEST(require_face_test, join_waits_for_a_recent_face) {
     test_server server{[](config& c) {
         c.require_face = true;

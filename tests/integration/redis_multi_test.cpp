@@ -209,6 +209,37 @@ TEST_F(redis_multi, strangers_on_two_instances_pair_signal_and_part) {
     expect_every_key_has_a_ttl();
 }
 
+// "Going back" with each side on its own instance, one of them paired with
+// a third stranger meanwhile (rule 7 of "Going back").
+TEST_F(redis_multi, going_back_across_instances) {
+    auto s = start(2);
+    auto [a, b] = paired(s[0]->port(), s[1]->port());
+    a.ws->send(json{{"type", "next"}});
+    EXPECT_EQ(b.ws->expect("peer_left")["reason"], "next");
+    a.ws->expect("queued");
+    auto c = connect(s[0]->port());
+    c.ws->send(join());
+    a.ws->expect("matched", 10s);
+    c.ws->expect("matched", 10s);
+    b.ws->send(json{{"type", "rematch"}});
+    a.ws->expect("rematch_wanted");
+    a.ws->send(json{{"type", "rematch"}});
+    EXPECT_EQ(c.ws->expect("peer_left")["reason"], "next");
+    auto ma = a.ws->expect("matched", 10s);
+    auto mb = b.ws->expect("matched", 10s);
+    EXPECT_EQ(ma["rematch"], true);
+    EXPECT_EQ(mb["rematch"], true);
+    EXPECT_EQ(ma["role"], "offerer");
+    EXPECT_EQ(mb["role"], "answerer");
+    b.ws->send(candidate("back"));
+    EXPECT_EQ(a.ws->expect("signal")["data"]["candidate"]["candidate"], "back");
+    c.ws->send(candidate("stale"));
+    EXPECT_EQ(c.ws->expect("error")["code"], "not_paired") << "the skipped partner reaches no one";
+    c.ws->send(json{{"type", "rematch"}});
+    EXPECT_EQ(c.ws->expect("error")["code"], "rematch_unavailable") << "a pair ended by going back stays ended";
+    expect_every_key_has_a_ttl();
+}
+
 TEST_F(redis_multi, interests_modes_and_fallback_across_instances) {
     auto s = start(2);
     auto t = connect(s[0]->port());

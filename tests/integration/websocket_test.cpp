@@ -180,6 +180,23 @@ TEST(websocket_test, join_and_next_limited_to_three_a_second_without_close) {
     EXPECT_TRUE(a->is_open());
 }
 
+TEST(websocket_test, rematch_shares_the_join_and_next_limit) {
+    test_server server;
+    auto a = ws_client::connect(server.port());
+    a->expect_next("welcome");
+    for (int i = 0; i < 2; ++i) {
+        a->send(join_video());
+        a->expect_next("queued");
+    }
+    a->send(R"({"type":"rematch"})");
+    EXPECT_EQ(a->expect_next("error")["code"], "rematch_unavailable") << "the third in a second is let through";
+    a->send(R"({"type":"rematch"})");
+    auto e = a->expect_next("error");
+    EXPECT_EQ(e["code"], "rate_limited");
+    EXPECT_EQ(e["ref"], "rematch");
+    EXPECT_TRUE(a->is_open());
+}
+
 TEST(websocket_test, pings_keep_answering_clients_and_silent_ones_are_closed) {
     test_server server{[](config& c) {
         c.ping_interval = std::chrono::milliseconds(200);
