@@ -18,14 +18,28 @@ const execFileP = promisify(execFile);
 /** docker-compose with the test's project, file and .env. */
 const compose = (...args) => execFileP(COMPOSE, args, { timeout: 120000, encoding: 'utf8' });
 
+/** A service's container addresses, one per network, as podman assigned them. */
+async function addressesOf(service) {
+  const { stdout: id } = await compose('ps', '-q', service);
+  const { stdout } = await execFileP(
+    'podman',
+    ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', id.trim()],
+    { timeout: 30000, encoding: 'utf8' },
+  );
+  return stdout.trim().split(/\s+/);
+}
+
 /**
- * One instance's gauge from its /metrics, read inside its container: the
- * backend network is internal and nginx answers /metrics with 404.
+ * One instance's gauge from its /metrics, read at its address on the
+ * backend network: nginx answers /metrics with 404, and this test runs in
+ * the network namespace that holds podman's bridges (`podman exec` is no
+ * way in: it fails when podman itself runs in a container, as in
+ * tests/fresh/run.sh).
  */
 async function instanceMetric(service, name) {
-  const get = 'exec 3<>/dev/tcp/127.0.0.1/8080; printf "GET /metrics HTTP/1.0\\r\\n\\r\\n" >&3; cat <&3';
-  const { stdout } = await compose('exec', '-T', service, 'bash', '-c', get);
-  const line = stdout.split('\n').find((l) => l.startsWith(name + ' '));
+  const [address] = await addressesOf(service);
+  const res = await request(`http://${address}:8080/metrics`);
+  const line = res.body.toString().split('\n').find((l) => l.startsWith(name + ' '));
   if (!line) throw new Error(`${service}/metrics has no ${name}`);
   return Number(line.split(' ')[1]);
 }
@@ -122,7 +136,7 @@ describe('compose.yaml in containers: nginx, two servers, Redis, coturn', () => 
       assert.deepEqual(kinds, ['local-candidate:relay', 'remote-candidate:relay'], `${u.name}: candidates ${kinds}`);
     }
     // The relay is the coturn container: its address in the edge network.
-    const coturnAddresses = (await compose('exec', '-T', 'coturn', 'hostname', '-I')).stdout.trim().split(/\s+/);
+    const coturnAddresses = await addressesOf('coturn');
     for (const u of [a, b]) {
       const p = await selectedPair(u.page);
       assert.ok(coturnAddresses.includes(p.localAddress), `${u.name}: relayed at ${p.localAddress}, coturn is ${coturnAddresses}`);
