@@ -5,6 +5,7 @@
 // the others.
 
 import { ChatChannel } from './chat';
+import { contactKind, CONTACT_WORDS, type ContactKind } from './contact';
 import { FaceDetector } from './face/detector';
 import { FaceReporter, SafeViewGate } from './face/presence';
 import { LocalMedia, type Facing } from './media';
@@ -40,6 +41,10 @@ export class App {
   private peer: PeerSession | null = null;
   private chat: ChatChannel | null = null;
   private chatOpen = false;
+  /** The person chose to send contact details to this stranger: do not ask again. */
+  private contactOk = false;
+  /** The message held while the contact warning asks. */
+  private contactPending: string | null = null;
   private play: PlaySession | null = null;
   private readonly playView: PlayView;
   private readonly statsView = new StatsView();
@@ -187,6 +192,7 @@ export class App {
     document.title = active ? `${statusText(next).text} - Serendip` : 'Serendip - talk to a stranger';
     if ((prev.phase === 'connecting' || prev.phase === 'connected') && next.phase !== 'connecting' && next.phase !== 'connected') {
       this.closeDialog('report-dialog');
+      this.closeDialog('contact-dialog');
     }
   }
 
@@ -330,6 +336,7 @@ export class App {
     this.safeView.reset();
     this.revealed = false;
     this.play = new PlaySession(role);
+    this.contactOk = false;
     const tracks = mode === 'video' ? this.media.tracks : [];
     this.peer = new PeerSession(
       { role, iceServers, relayOnly, tracks, stream: mode === 'video' ? this.media.stream : null },
@@ -551,11 +558,11 @@ export class App {
     const input = v.chatInput;
     byId<HTMLFormElement>('chat-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
-      const sent = this.chat?.send(input.value) ?? null;
-      if (sent !== null) {
-        this.chatLog.add('me', sent);
-        input.value = '';
-      }
+      if (!this.chat?.isOpen) return;
+      // Contact details go to a stranger only after one explicit "Send" (per stranger).
+      const kind = this.contactOk ? null : contactKind(input.value);
+      if (kind) this.askContact(input.value, kind);
+      else this.sendChat(input.value);
     });
     input.addEventListener('input', () => this.chat?.setTyping(input.value.trim() !== ''));
 
@@ -595,6 +602,7 @@ export class App {
 
     this.bindReportDialog();
     this.bindSettingsDialog();
+    this.bindContactDialog();
 
     window.addEventListener('online', () => this.socket.kick());
     window.addEventListener('pagehide', () => {
@@ -604,6 +612,41 @@ export class App {
     });
     document.addEventListener('securitypolicyviolation', (ev) => {
       this.cspViolations.push(`${ev.violatedDirective} ${ev.blockedURI}`);
+    });
+  }
+
+  private sendChat(text: string): void {
+    const sent = this.chat?.send(text) ?? null;
+    if (sent !== null) {
+      this.chatLog.add('me', sent);
+      this.view.chatInput.value = '';
+    }
+  }
+
+  private askContact(text: string, kind: ContactKind): void {
+    this.contactPending = text;
+    setText(byId('contact-text'), `This message looks like it contains ${CONTACT_WORDS[kind]}. Once sent, it cannot be taken back.`);
+    setText(byId('contact-preview'), text);
+    byId<HTMLDialogElement>('contact-dialog').showModal();
+    byId('contact-edit').focus();
+  }
+
+  private bindContactDialog(): void {
+    const dlg = byId<HTMLDialogElement>('contact-dialog');
+    byId('contact-send').addEventListener('click', () => {
+      const text = this.contactPending;
+      this.contactPending = null;
+      dlg.close();
+      if (text !== null && this.chat?.isOpen) {
+        this.contactOk = true;
+        this.sendChat(text);
+      }
+    });
+    byId('contact-edit').addEventListener('click', () => dlg.close());
+    // Edit, Esc, or the pair ending: the text stays in the box, nothing is sent.
+    dlg.addEventListener('close', () => {
+      this.contactPending = null;
+      if (!this.view.chatInput.disabled) this.view.chatInput.focus();
     });
   }
 
