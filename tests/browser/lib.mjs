@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,9 +42,9 @@ const FLAGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-/** Launches Chromium; `video` is a y4m/mjpeg file for the fake camera. */
-export async function launch({ video } = {}) {
-  const args = [...FLAGS];
+/** Launches Chromium; `video` is a y4m/mjpeg file for the fake camera; `args` are extra flags. */
+export async function launch({ video, args: extra = [] } = {}) {
+  const args = [...FLAGS, ...extra];
   if (video) args.push(`--use-file-for-fake-video-capture=${video}`);
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
@@ -108,6 +108,14 @@ export async function clickStart(page) {
 
 export async function closeAll(...users) {
   await Promise.all(users.filter(Boolean).map((u) => u.context.close().catch(() => undefined)));
+}
+
+/** Writes a JSON (or text) artifact into build/artifacts; returns its path. */
+export function writeArtifact(name, data) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, name);
+  writeFileSync(path, typeof data === 'string' ? data : JSON.stringify(data, null, 2) + '\n');
+  return path;
 }
 
 /** Screenshot into build/artifacts. */
@@ -225,4 +233,31 @@ export async function trackPeerConnections(context) {
       },
     };
   });
+}
+
+/**
+ * CPU time (ms, user + system) of a Chromium launched with `--serendip-probe=TAG`
+ * and all its child processes, read from /proc (Linux only).
+ */
+export function chromiumCpuMs(tag) {
+  const stats = new Map();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      stats.set(pid, { ppid: f[1], ticks: Number(f[11]) + Number(f[12]), root: cmd.includes(`--serendip-probe=${tag}`) && !cmd.includes('--type=') });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const roots = [...stats].filter(([, s]) => s.root).map(([pid]) => pid);
+  if (!roots.length) throw new Error(`no Chromium with --serendip-probe=${tag}`);
+  const inTree = (pid) => {
+    for (let p = pid, i = 0; p && p !== '0' && i < 64; p = stats.get(p)?.ppid, i++) if (roots.includes(p)) return true;
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, s] of stats) if (inTree(pid)) ticks += s.ticks;
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }

@@ -8,6 +8,8 @@ import { ChatChannel } from './chat';
 import { contactKind, CONTACT_WORDS, type ContactKind } from './contact';
 import { FaceDetector } from './face/detector';
 import { FaceReporter, SafeViewGate } from './face/presence';
+import { NudityClassifier } from './shield/classifier';
+import { NudityShield, type NsfwScores } from './shield/decide';
 import { LocalMedia, type Facing } from './media';
 import type { PlayFrame } from './play/frames';
 import { PlaySession } from './play/session';
@@ -36,6 +38,8 @@ export class App {
   private readonly detector: FaceDetector;
   private readonly reporter = new FaceReporter();
   private readonly safeView: SafeViewGate;
+  private readonly shield: NudityShield;
+  private readonly classifier: NudityClassifier;
   private readonly chatLog = new ChatLog(byId<HTMLElement>('chat-log'));
   private readonly chips: ChipInput;
   private peer: PeerSession | null = null;
@@ -72,6 +76,11 @@ export class App {
       fallback: this.settings.fallback,
     });
     this.safeView = new SafeViewGate(this.settings.safeView);
+    this.shield = new NudityShield(this.settings.shield);
+    this.classifier = new NudityClassifier({
+      result: (scores) => this.onShieldSample(scores),
+      status: () => this.render(),
+    });
     this.socket = new SignalingSocket(
       {
         welcome: (msg, resumed) => this.onWelcome(msg, resumed),
@@ -268,6 +277,7 @@ export class App {
     }
     this.attachLocal();
     this.detector.start();
+    if (this.settings.shield) this.classifier.start();
     this.watchLocal();
     void this.refreshDevices();
     this.dispatch({ type: 'media-ready' });
@@ -334,6 +344,7 @@ export class App {
   private openPeer(pairId: number, role: 'offerer' | 'answerer', iceServers: IceServer[], relayOnly: boolean, mode: Mode): void {
     this.closePeer();
     this.safeView.reset();
+    this.resetShield();
     this.revealed = false;
     this.play = new PlaySession(role);
     this.contactOk = false;
@@ -349,6 +360,7 @@ export class App {
           if (v.srcObject !== stream) v.srcObject = stream;
           void v.play().catch(() => undefined);
           this.watchRemote();
+          this.watchShield();
         },
         channel: (dc) => {
           this.chat = new ChatChannel(dc, {
@@ -379,6 +391,7 @@ export class App {
     v.pause();
     v.srcObject = null;
     this.detector.watch('remote', null);
+    this.resetShield();
     setText(byId('typing'), '');
   }
 
@@ -386,6 +399,33 @@ export class App {
     const on = this.peer !== null && this.st.search.mode === 'video' && this.safeView.isEnabled && !this.revealed && this.view.remoteVideo.srcObject !== null;
     this.detector.watch('remote', on ? this.view.remoteVideo : null);
     if (on) this.detector.start();
+  }
+
+  // ---- nudity shield (on the stranger's video, decided and kept on this page) --
+
+  private watchShield(): void {
+    const on = this.peer !== null && this.st.search.mode === 'video' && this.shield.active && this.view.remoteVideo.srcObject !== null;
+    this.classifier.watch(on ? this.view.remoteVideo : null);
+  }
+
+  private onShieldSample(scores: NsfwScores | null): void {
+    if (this.shield.sample(scores, performance.now())) {
+      setText(byId('shield-note'), "Possible nudity: the stranger's video is covered. Next, Report or Show anyway.");
+      this.render();
+    }
+  }
+
+  private resetShield(): void {
+    this.shield.reset();
+    this.classifier.watch(null);
+    setText(byId('shield-note'), '');
+  }
+
+  private showShielded(): void {
+    this.shield.showAnyway();
+    setText(byId('shield-note'), '');
+    this.watchShield();
+    this.render();
   }
 
   // ---- play (cards, games, kudos over the data channel; stats on this device) --
@@ -487,6 +527,8 @@ export class App {
       canFlip: this.canFlip && this.media.videoTrack !== null,
       hideIp: this.settings.hideIp,
       safeView: this.settings.safeView,
+      shieldOn: this.settings.shield,
+      shielded: this.shield.covered,
       detectorUnavailable: this.detectorUnavailable,
     });
     this.playView.render(this.play, this.chatOpen);
@@ -548,6 +590,9 @@ export class App {
       saveSettings(this.settings);
       void this.switchCamera({ facing: this.media.facing === 'user' ? 'environment' : 'user' });
     });
+    byId('shield-next').addEventListener('click', () => this.next());
+    byId('shield-report').addEventListener('click', () => this.openReport('nudity'));
+    byId('shield-show').addEventListener('click', () => this.showShielded());
     byId('reveal-btn').addEventListener('click', () => {
       this.revealed = true;
       this.watchRemote();
@@ -661,14 +706,16 @@ export class App {
     this.dispatch({ type: 'next' });
   }
 
-  private openReport(): void {
+  private openReport(reason?: ReportReason): void {
     if (this.st.phase !== 'connecting' && this.st.phase !== 'connected') return;
     const dlg = byId<HTMLDialogElement>('report-dialog');
     const form = byId<HTMLFormElement>('report-form');
     form.reset();
     byId('report-error').hidden = true;
+    const pre = reason ? form.querySelector<HTMLInputElement>(`input[name="reason"][value="${reason}"]`) : null;
+    if (pre) pre.checked = true;
     dlg.showModal();
-    form.querySelector<HTMLInputElement>('input[name="reason"]')?.focus();
+    (pre ?? form.querySelector<HTMLInputElement>('input[name="reason"]'))?.focus();
   }
 
   private bindReportDialog(): void {
@@ -695,6 +742,7 @@ export class App {
   private bindSettingsDialog(): void {
     const dlg = byId<HTMLDialogElement>('settings-dialog');
     const safe = byId<HTMLInputElement>('safeview-toggle');
+    const shield = byId<HTMLInputElement>('shield-toggle');
     const hide = byId<HTMLInputElement>('hideip-toggle');
     const fallback = byId<HTMLInputElement>('fallback-toggle');
     const cam = byId<HTMLSelectElement>('camera-select');
@@ -702,6 +750,7 @@ export class App {
     const settingsBtn = byId('settings-btn');
     settingsBtn.addEventListener('click', () => {
       safe.checked = this.settings.safeView;
+      shield.checked = this.settings.shield;
       fallback.checked = this.st.search.fallback;
       this.render();
       dlg.showModal();
@@ -717,6 +766,15 @@ export class App {
       this.safeView.setEnabled(safe.checked);
       saveSettings(this.settings);
       this.watchRemote();
+      this.render();
+    });
+    shield.addEventListener('change', () => {
+      this.settings.shield = shield.checked;
+      this.shield.setEnabled(shield.checked);
+      saveSettings(this.settings);
+      if (shield.checked && this.media.stream) this.classifier.start();
+      if (!shield.checked) setText(byId('shield-note'), '');
+      this.watchShield();
       this.render();
     });
     hide.addEventListener('change', () => {
@@ -772,6 +830,13 @@ export class App {
       },
       get remoteBlurred() {
         return app.view.remoteVideo.classList.contains('blurred');
+      },
+      get shield() {
+        return { ...app.classifier.stats, recentMs: [...app.classifier.stats.recentMs], covered: app.shield.covered, score: app.shield.score, shownAnyway: app.shield.shownAnyway, enabled: app.shield.isEnabled };
+      },
+      /** Replaces the model's nudity score from the next sample on (null: the model's own again). */
+      shieldForce: (score: number | null) => {
+        app.classifier.forced = typeof score === 'number' && Number.isFinite(score) ? score : null;
       },
       get face() {
         return { ...app.detector.stats, detections: { ...app.detector.stats.detections } };

@@ -14,6 +14,8 @@ export interface Settings {
   mode: Mode;
   interests: string[];
   safeView: boolean;
+  /** The nudity shield on the stranger's video (docs/client.md). */
+  shield: boolean;
   hideIp: boolean;
   fallback: boolean;
   cameraId: string;
@@ -25,6 +27,7 @@ export const DEFAULT_SETTINGS: Settings = {
   mode: 'video',
   interests: [],
   safeView: true,
+  shield: true,
   hideIp: false,
   fallback: true,
   cameraId: '',
@@ -60,6 +63,7 @@ export function parseSettings(raw: string | null): Settings {
   if (o.mode === 'video' || o.mode === 'text') s.mode = o.mode;
   if (Array.isArray(o.interests)) s.interests = normalizeInterests(o.interests.filter((x): x is string => typeof x === 'string'));
   if (typeof o.safeView === 'boolean') s.safeView = o.safeView;
+  if (typeof o.shield === 'boolean') s.shield = o.shield;
   if (typeof o.hideIp === 'boolean') s.hideIp = o.hideIp;
   if (typeof o.fallback === 'boolean') s.fallback = o.fallback;
   if (typeof o.cameraId === 'string') s.cameraId = o.cameraId;

@@ -21,6 +21,9 @@ export interface ViewModel {
   canFlip: boolean;
   hideIp: boolean;
   safeView: boolean;
+  /** The nudity shield setting, and whether it covers the stranger now. */
+  shieldOn: boolean;
+  shielded: boolean;
   /** Whether this browser can run the face detector at all. */
   detectorUnavailable: boolean;
 }
@@ -51,6 +54,7 @@ export class View {
   readonly faceBadgeText = byId('face-badge-text');
   readonly safeview = byId('safeview');
   readonly safeviewText = byId('safeview-text');
+  readonly shield = byId('shield');
   readonly common = byId('common');
   readonly startBtn = byId<HTMLButtonElement>('start-btn');
   readonly nextBtn = byId<HTMLButtonElement>('next-btn');
@@ -121,7 +125,13 @@ export class View {
     // Stranger view.
     const blur = paired && st.search.mode === 'video' && m.blurred && !m.revealed;
     this.remoteVideo.classList.toggle('blurred', blur);
-    show(this.safeview, blur && phase === 'connected');
+    // The nudity shield's cover wins over SafeView's note.
+    const shielded = paired && st.search.mode === 'video' && m.shielded;
+    this.remoteVideo.classList.toggle('shielded', shielded);
+    const shieldFocus = this.shield.contains(document.activeElement);
+    show(this.shield, shielded);
+    if (shieldFocus && !shielded) this.nextBtn.focus();
+    show(this.safeview, blur && phase === 'connected' && !shielded);
     setText(
       this.safeviewText,
       m.detectorUnavailable
@@ -204,6 +214,6 @@ export class View {
 
   private privacyText(m: ViewModel): string {
     const ip = !m.st.turnAvailable ? 'Hide my IP is unavailable on this server' : m.hideIp ? 'Hide my IP is on' : 'Hide my IP is off';
-    return `SafeView is ${m.safeView ? 'on' : 'off'} · ${ip}`;
+    return `SafeView is ${m.safeView ? 'on' : 'off'} · Nudity shield is ${m.shieldOn ? 'on' : 'off'} · ${ip}`;
   }
 }
