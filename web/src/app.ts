@@ -18,6 +18,7 @@ import { createdPeerCount, livePeerCount, PeerSession } from './peer';
 import { hasTurn, iceServersForPair, REPORT_REASONS, type IceServer, type Mode, type ReportReason, type ServerMessage } from './protocol';
 import { loadSettings, RULES_VERSION, saveSettings, type Settings } from './settings';
 import { SignalingSocket, signalingUrl } from './signaling';
+import { mark } from './timing';
 import { initialState, reduce, type Effect, type Event, type MediaError, type State, type TimerName } from './state';
 import { ChatLog } from './ui/chatlog';
 import { ChipInput } from './ui/chips';
@@ -28,6 +29,14 @@ import { StatsView } from './ui/stats';
 import { View, type FaceIndicator } from './ui/view';
 
 const TICK_MS = 250;
+/**
+ * The face detector and the nudity shield load their models in workers,
+ * which takes a core for a second or two. Loading them while a call is set
+ * up slows it (docs/client.md, "The first remote frame"), so they load this
+ * long after the camera is on when nobody has been met yet, or else just
+ * after the stranger's first frame (or this long after connecting without one).
+ */
+const MODEL_BOOT_DELAY_MS = 1_000;
 
 export class App {
   private st: State;
@@ -65,6 +74,8 @@ export class App {
   private readonly timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
   private lastBlurred = true;
   private socketStarted = false;
+  private modelsBooted = false;
+  private modelTimer: ReturnType<typeof setTimeout> | null = null;
   readonly cspViolations: string[] = [];
 
   constructor() {
@@ -143,6 +154,7 @@ export class App {
   private run(e: Effect): void {
     switch (e.type) {
       case 'send':
+        if (e.msg.type === 'join' || e.msg.type === 'next') mark('join');
         this.socket.send(e.msg);
         break;
       case 'acquire-media':
@@ -190,7 +202,11 @@ export class App {
       this.chatLog.add('system', next.pair.rematch ? 'You are back with the same stranger. Say hi again!' : 'You are now talking to a stranger. Say hi!');
       if (next.pair.common.length) this.chatLog.add('system', `You both like: ${next.pair.common.join(', ')}`);
     }
-    if (next.phase === 'connected' && prev.phase !== 'connected') this.chatStartedAt ??= Date.now();
+    if (next.phase === 'connected' && prev.phase !== 'connected') {
+      this.chatStartedAt ??= Date.now();
+      this.bootModelsSoon();
+    }
+    if (next.phase === 'waiting-face') this.bootModels();
     if (next.phase === 'ended') this.chatLog.add('system', 'Stranger left.');
     if (next.phase === 'idle' && prev.phase !== 'gate' && prev.phase !== 'starting') this.chatLog.add('system', 'You stopped.');
     if (prev.phase === 'gate' && next.phase === 'idle') {
@@ -214,6 +230,7 @@ export class App {
   // ---- server -------------------------------------------------------------
 
   private onWelcome(msg: Extract<ServerMessage, { type: 'welcome' }>, resumed: boolean): void {
+    mark('socket');
     this.welcomeIce = msg.iceServers;
     if (!resumed) this.reporter.forget();
     // Our face verdict must reach a fresh session before any join.
@@ -227,9 +244,11 @@ export class App {
         this.dispatch({ type: 'online', count: msg.count });
         break;
       case 'queued':
+        mark('queued');
         this.dispatch({ type: 'queued' });
         break;
       case 'matched':
+        mark('matched');
         this.dispatch({
           type: 'matched',
           role: msg.role,
@@ -242,6 +261,7 @@ export class App {
         this.dispatch({ type: 'rematch-wanted' });
         break;
       case 'signal':
+        if ('description' in msg.data) mark(msg.data.description.type === 'offer' ? 'offer-received' : 'answer-received');
         void this.peer?.handleSignal(msg.data);
         break;
       case 'peer_left':
@@ -275,9 +295,11 @@ export class App {
       if (token === this.mediaToken) this.media.release();
       return;
     }
+    mark('camera');
     this.attachLocal();
-    this.detector.start();
-    if (this.settings.shield) this.classifier.start();
+    // A server that wants a face before matching needs the detector now.
+    if (this.st.faceRequired) this.bootModels();
+    else this.bootModelsSoon();
     this.watchLocal();
     void this.refreshDevices();
     this.dispatch({ type: 'media-ready' });
@@ -352,12 +374,24 @@ export class App {
     this.peer = new PeerSession(
       { role, iceServers, relayOnly, tracks, stream: mode === 'video' ? this.media.stream : null },
       {
-        signal: (data) => this.socket.send({ type: 'signal', data }),
-        connected: () => this.dispatch({ type: 'peer-connected', pairId }),
+        signal: (data) => {
+          if ('description' in data) mark(data.description.type === 'offer' ? 'offer-sent' : 'answer-sent');
+          this.socket.send({ type: 'signal', data });
+        },
+        connected: () => {
+          mark('ice-connected');
+          this.dispatch({ type: 'peer-connected', pairId });
+        },
         failed: () => this.dispatch({ type: 'peer-failed', pairId }),
         remoteStream: (stream) => {
           const v = this.view.remoteVideo;
-          if (v.srcObject !== stream) v.srcObject = stream;
+          if (v.srcObject !== stream) {
+            v.srcObject = stream;
+            onFirstFrame(v, () => {
+              mark('first-frame');
+              this.bootModels();
+            });
+          }
           void v.play().catch(() => undefined);
           this.watchRemote();
           this.watchShield();
@@ -398,7 +432,25 @@ export class App {
   private watchRemote(): void {
     const on = this.peer !== null && this.st.search.mode === 'video' && this.safeView.isEnabled && !this.revealed && this.view.remoteVideo.srcObject !== null;
     this.detector.watch('remote', on ? this.view.remoteVideo : null);
-    if (on) this.detector.start();
+  }
+
+  /** Loads both models (once). */
+  private bootModels(): void {
+    if (this.modelTimer) clearTimeout(this.modelTimer);
+    this.modelTimer = null;
+    if (this.modelsBooted) return;
+    this.modelsBooted = true;
+    this.detector.start();
+    if (this.settings.shield) this.classifier.start();
+  }
+
+  /** Loads the models shortly, unless a call is being set up by then (its first frame boots them). */
+  private bootModelsSoon(): void {
+    if (this.modelsBooted || this.modelTimer) return;
+    this.modelTimer = setTimeout(() => {
+      this.modelTimer = null;
+      if (this.st.phase !== 'connecting') this.bootModels();
+    }, MODEL_BOOT_DELAY_MS);
   }
 
   // ---- nudity shield (on the stranger's video, decided and kept on this page) --
@@ -502,9 +554,15 @@ export class App {
     if (now !== was) this.dispatch({ type: 'face', present: now });
   }
 
+  /** SafeView's blur; with the shield on, it also waits until the shield can watch. */
+  private remoteBlurred(): boolean {
+    const loading = this.classifier.stats.state === 'off' || this.classifier.stats.state === 'loading';
+    return this.safeView.blurred(performance.now()) || (this.safeView.isEnabled && this.shield.isEnabled && loading);
+  }
+
   private tick(): void {
     this.pushFace();
-    const blurred = this.safeView.blurred(performance.now());
+    const blurred = this.remoteBlurred();
     if (blurred !== this.lastBlurred) {
       this.lastBlurred = blurred;
       this.render();
@@ -521,7 +579,7 @@ export class App {
       hasVideo: this.media.videoTrack !== null,
       mirrored: this.media.mirrored,
       face: this.media.videoTrack ? this.faceState : 'off',
-      blurred: this.safeView.blurred(performance.now()),
+      blurred: this.remoteBlurred(),
       revealed: this.revealed,
       chatOpen: this.chatOpen,
       canFlip: this.canFlip && this.media.videoTrack !== null,
@@ -696,6 +754,7 @@ export class App {
   }
 
   private start(mode: Mode): void {
+    mark('start');
     this.startSocket();
     this.dispatch({ type: 'settings', search: { mode, interests: this.chips.value, relayOnly: this.settings.hideIp, fallback: this.st.search.fallback } });
     this.dispatch({ type: 'start', mode });
@@ -772,7 +831,7 @@ export class App {
       this.settings.shield = shield.checked;
       this.shield.setEnabled(shield.checked);
       saveSettings(this.settings);
-      if (shield.checked && this.media.stream) this.classifier.start();
+      if (shield.checked && this.modelsBooted) this.classifier.start();
       if (!shield.checked) setText(byId('shield-note'), '');
       this.watchShield();
       this.render();
@@ -861,6 +920,13 @@ export class App {
       dropSocket: () => app.socket.simulateDrop(),
     };
   }
+}
+
+/** Calls `fn` once, when the video shows its first frame. */
+function onFirstFrame(v: HTMLVideoElement, fn: () => void): void {
+  const rvfc = (v as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback;
+  if (rvfc) rvfc.call(v, fn);
+  else v.addEventListener('loadeddata', fn, { once: true });
 }
 
 function fillSelect(sel: HTMLSelectElement, devices: MediaDeviceInfo[], fallback: string, chosen: string): void {
