@@ -211,14 +211,14 @@ actions matchmaker::rematch(const session_id& id, steady_time now) {
     // The other side must still be there to go back to: not erased, not
     // banned, its own last ended pair still this one (rule 6 of "Going
     // back": reports always win), and connected now (rule 6 of matching).
-    if ((offerer ? ended.offerer_asked : ended.answerer_asked) || !other || other->banned || s->banned ||
+    if (ended.asked(offerer) || !other || other->banned || s->banned ||
         other->last_ended != number || blocked(id, other_id) || blocked(other_id, id) || !other->connected)
         return refuse();
-    if (offerer ? ended.answerer_asked : ended.offerer_asked) {
+    if (ended.asked(!offerer)) {
         restore(out, number, now);
         return out;
     }
-    (offerer ? ended.offerer_asked : ended.answerer_asked) = true;
+    ended.asked(offerer) = true;
     // Rule 2: asked while paired, the current pair ends as by `next`.
     if (s->partner) {
         end_pair(out, id, protocol::leave_reason::next, now, true);

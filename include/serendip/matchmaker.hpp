@@ -150,6 +150,7 @@ private:
         protocol::mode mode;
         steady_time at;
         bool offerer_asked = false, answerer_asked = false;
+        bool& asked(bool by_offerer) { return by_offerer ? offerer_asked : answerer_asked; }
     };
 
     struct session {

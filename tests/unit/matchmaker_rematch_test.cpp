@@ -1,11 +1,13 @@
 // "Going back" (PROTOCOL.md) in the matchmaker: two strangers whose pair
 // ended by next or leave are paired again once, if both ask within 10 s.
 
+#include "actions_of.hpp"
 #include "serendip/matchmaker.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace serendip;
+using serendip::unit::of;
 using namespace std::chrono_literals;
 using protocol::error_code;
 using protocol::leave_reason;
@@ -24,14 +26,6 @@ protected:
         mm.advance(now);
     }
 
-    template <class T>
-    static std::vector<const T*> of(const actions& a, const session_id& to) {
-        std::vector<const T*> out;
-        for (const auto& x : a)
-            if (x.to == to)
-                if (auto* p = std::get_if<T>(&x.what)) out.push_back(p);
-        return out;
-    }
     static bool refused(const actions& a, const session_id& to) {
         for (auto* e : of<out::error>(a, to))
             if (e->code == error_code::rematch_unavailable && e->ref == protocol::client_type::rematch) return true;
@@ -43,6 +37,13 @@ protected:
         return m.empty() ? nullptr : m.back();
     }
 
+    // Two new sessions that join (video, no interests) and pair at once.
+    void pair_new(const session_id& x, const session_id& y) {
+        add(x);
+        add(y);
+        mm.join(x, {protocol::mode::video, {}, true, false}, now);
+        mm.join(y, {protocol::mode::video, {}, true, false}, now);
+    }
     // a (offerer) and b (answerer) in a pair, with interests.
     void pair_ab(std::vector<std::string> ia = {}, std::vector<std::string> ib = {},
                  protocol::mode m = protocol::mode::video) {
@@ -152,20 +153,14 @@ TEST_F(rematch_test, never_after_a_report_a_timeout_or_a_disconnect) {
     EXPECT_TRUE(refused(mm.rematch("b", now), "b"));
     mm.leave("a", now);  // the reporter was queued again
 
-    add("c");
-    add("d");
-    mm.join("c", {protocol::mode::video, {}, true, false}, now);
-    mm.join("d", {protocol::mode::video, {}, true, false}, now);
+    pair_new("c", "d");
     ASSERT_EQ(mm.partner_of("c"), "d");
     tick(31s);  // silent pair: timeout
     ASSERT_FALSE(mm.partner_of("c"));
     EXPECT_TRUE(refused(mm.rematch("c", now), "c"));
     mm.leave("c", now);
 
-    add("e");
-    add("f");
-    mm.join("e", {protocol::mode::video, {}, true, false}, now);
-    mm.join("f", {protocol::mode::video, {}, true, false}, now);
+    pair_new("e", "f");
     mm.signal("e", "{}", now);
     mm.disconnect("f", now);
     tick(16s);  // f's hold expires: e is told `disconnect`
@@ -197,19 +192,13 @@ TEST_F(rematch_test, the_other_side_must_still_be_there) {
     EXPECT_TRUE(wanted(mm.rematch("a", now), "b")) << "a may ask again once b is back";
     EXPECT_TRUE(matched(mm.rematch("b", now), "a"));
 
-    add("c");
-    add("d");
-    mm.join("c", {protocol::mode::video, {}, true, false}, now);
-    mm.join("d", {protocol::mode::video, {}, true, false}, now);
+    pair_new("c", "d");
     mm.next("c", now);
     mm.revoke_resume("d");  // d's address was banned
     EXPECT_TRUE(refused(mm.rematch("c", now), "c"));
     mm.leave("c", now);
 
-    add("e");
-    add("f");
-    mm.join("e", {protocol::mode::video, {}, true, false}, now);
-    mm.join("f", {protocol::mode::video, {}, true, false}, now);
+    pair_new("e", "f");
     mm.next("e", now);
     mm.disconnect("f", now);
     tick(15'001ms);  // f is gone (past its resume window)

@@ -1,8 +1,10 @@
+#include "actions_of.hpp"
 #include "serendip/matchmaker.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace serendip;
+using serendip::unit::of;
 using namespace std::chrono_literals;
 using protocol::leave_reason;
 using protocol::mode;
@@ -22,14 +24,6 @@ protected:
     void add(const session_id& id) { mm.connect(id, "token-" + id); }
     void tick(std::chrono::milliseconds d) { now += d; }
 
-    template <class T>
-    static std::vector<const T*> of(const actions& a, const session_id& to) {
-        std::vector<const T*> out;
-        for (const auto& x : a)
-            if (x.to == to)
-                if (auto* p = std::get_if<T>(&x.what)) out.push_back(p);
-        return out;
-    }
     static const out::matched* matched_for(const actions& a, const session_id& to) {
         auto m = of<out::matched>(a, to);
         return m.empty() ? nullptr : m.front();

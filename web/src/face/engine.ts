@@ -4,10 +4,9 @@
 // is plain ImageData) and, as a fallback, on the main thread.
 
 import * as faceapi from '@vladmandic/face-api';
-import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import manifest from '@vladmandic/face-api/model/tiny_face_detector_model-weights_manifest.json';
 import modelUrl from '@vladmandic/face-api/model/tiny_face_detector_model.bin?url';
+import { startWasmBackend } from '../ml/wasm-backend';
 
 /** The parts of the bundled tfjs that face-api's typings do not declare. */
 interface TfRuntime {
@@ -75,17 +74,7 @@ function ensureEnv(): void {
 
 async function load(): Promise<string> {
   ensureEnv();
-  // Our own files (copied into dist by Vite), never a CDN. The threaded build
-  // needs cross-origin isolation, which we do not have; disable it outright.
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  tf.setWasmPaths({
-    'tfjs-backend-wasm.wasm': new URL(wasmUrl, self.location.href).href,
-    'tfjs-backend-wasm-simd.wasm': new URL(wasmSimdUrl, self.location.href).href,
-    'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmSimdUrl, self.location.href).href,
-  });
-  const ok = await tf.setBackend('wasm');
-  if (!ok) throw new Error('the tfjs WASM backend could not start');
-  await tf.ready();
+  await startWasmBackend(tf, (paths) => tf.setWasmPaths(paths));
   const res = await fetch(new URL(modelUrl, self.location.href).href);
   if (!res.ok) throw new Error(`model fetch failed: ${res.status}`);
   const buf = await res.arrayBuffer();

@@ -4,25 +4,14 @@
 
 import { detect, loadEngine } from './engine';
 import type { FromWorker, ToWorker } from './messages';
+import { BitmapPixels } from '../ml/bitmap-pixels';
 
 const scope = self as unknown as {
   postMessage(msg: FromWorker): void;
   onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
 };
 
-let canvas: OffscreenCanvas | null = null;
-let ctx: OffscreenCanvasRenderingContext2D | null = null;
-
-function pixels(bitmap: ImageBitmap): ImageData {
-  const { width, height } = bitmap;
-  if (!canvas || canvas.width !== width || canvas.height !== height) {
-    canvas = new OffscreenCanvas(width, height);
-    ctx = canvas.getContext('2d', { willReadFrequently: true });
-  }
-  if (!ctx) throw new Error('no 2d context on OffscreenCanvas');
-  ctx.drawImage(bitmap, 0, 0);
-  return ctx.getImageData(0, 0, width, height);
-}
+const pixels = new BitmapPixels();
 
 scope.onmessage = async (ev) => {
   const msg = ev.data;
@@ -39,7 +28,7 @@ scope.onmessage = async (ev) => {
   if (msg.type === 'detect') {
     const t0 = performance.now();
     try {
-      const img = pixels(msg.bitmap);
+      const img = pixels.read(msg.bitmap);
       const r = await detect(img);
       scope.postMessage({ type: 'result', id: msg.id, source: msg.source, found: r.found, score: r.score, tensors: r.tensors, ms: performance.now() - t0 });
     } catch (e) {

@@ -6,12 +6,12 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import { load, type NSFWJS } from 'nsfwjs/core';
 import { MobileNetV2Model } from 'nsfwjs/models/mobilenet_v2';
 import type { NsfwScores } from './decide';
 import type { FromShieldWorker, ToShieldWorker } from './messages';
+import { BitmapPixels } from '../ml/bitmap-pixels';
+import { startWasmBackend } from '../ml/wasm-backend';
 
 const scope = self as unknown as {
   postMessage(msg: FromShieldWorker): void;
@@ -19,40 +19,19 @@ const scope = self as unknown as {
 };
 
 let model: NSFWJS | null = null;
-let canvas: OffscreenCanvas | null = null;
-let ctx: OffscreenCanvasRenderingContext2D | null = null;
+const pixels = new BitmapPixels();
 
 async function boot(): Promise<string> {
-  // Our own files (copied into dist by Vite), never a CDN; no threads (no cross-origin isolation).
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  const abs = (u: string) => new URL(u, self.location.href).href;
-  setWasmPaths({
-    'tfjs-backend-wasm.wasm': abs(wasmUrl),
-    'tfjs-backend-wasm-simd.wasm': abs(wasmSimdUrl),
-    'tfjs-backend-wasm-threaded-simd.wasm': abs(wasmSimdUrl),
-  });
-  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs WASM backend could not start');
-  await tf.ready();
+  await startWasmBackend(tf, setWasmPaths);
   // The weights come from the bundle (a chunk of our build), not a URL;
   // load() also runs one warm-up prediction.
   model = await load('MobileNetV2', { size: 224, modelDefinitions: [MobileNetV2Model] });
   return tf.getBackend();
 }
 
-function pixels(bitmap: ImageBitmap): ImageData {
-  const { width, height } = bitmap;
-  if (!canvas || canvas.width !== width || canvas.height !== height) {
-    canvas = new OffscreenCanvas(width, height);
-    ctx = canvas.getContext('2d', { willReadFrequently: true });
-  }
-  if (!ctx) throw new Error('no 2d context on OffscreenCanvas');
-  ctx.drawImage(bitmap, 0, 0);
-  return ctx.getImageData(0, 0, width, height);
-}
-
 async function classify(bitmap: ImageBitmap): Promise<NsfwScores> {
   if (!model) throw new Error('model not loaded');
-  const found = await model.classify(pixels(bitmap), 5);
+  const found = await model.classify(pixels.read(bitmap), 5);
   const p = (name: string) => found.find((c) => c.className === name)?.probability ?? 0;
   return { drawing: p('Drawing'), hentai: p('Hentai'), neutral: p('Neutral'), porn: p('Porn'), sexy: p('Sexy') };
 }
