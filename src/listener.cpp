@@ -32,7 +32,7 @@ void listener::do_accept() {
     acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
-void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+void listener::on_accept(boost::system::error_code ec, plain_socket socket) {
     if (!acceptor_.is_open()) return;
     if (ec) {
         // Out of descriptors (EMFILE) and the like: retry soon, never spin.

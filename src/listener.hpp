@@ -2,7 +2,9 @@
 // Accepts TCP connections and starts an HTTP session (after the TLS
 // handshake when TLS is configured) on a strand of its own.
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <memory>
@@ -20,7 +22,10 @@ public:
 
 private:
     void do_accept();
-    void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+    // The socket comes typed on the connection's own strand.
+    void on_accept(boost::system::error_code ec,
+                   boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                    boost::asio::strand<boost::asio::io_context::executor_type>> socket);
 
     boost::asio::io_context& ioc_;
     context& ctx_;

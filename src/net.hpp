@@ -5,7 +5,9 @@
 
 #include "context.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -21,8 +23,14 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+// Every connection's I/O runs on its own strand, and its socket is typed on
+// it from the accept on: no type-erased executor in any operation, and the
+// socket the WebSocket session takes over is the very one HTTP read from
+// (no second registration with the reactor).
+using strand_type = asio::strand<asio::io_context::executor_type>;
+using plain_socket = asio::basic_stream_socket<tcp, strand_type>;
+using plain_stream = beast::basic_stream<tcp, strand_type>;
+using tls_stream = beast::ssl_stream<plain_stream>;
 using request = http::request<http::string_body>;
 
 // Security headers on every response (HTTP and the WebSocket upgrade).

@@ -1,195 +1,210 @@
-// One WebSocket connection: exactly one read and at most one write
-// outstanding, a bounded write queue, pings and the idle timeout, the
-// per-connection rate limits, and the translation of decoded messages into
-// store commands. Runs on the connection's own strand.
+// One WebSocket connection after its upgrade: RFC 6455 framing of our own
+// (src/websocket_codec.cpp) over the bare socket, one read or readiness
+// wait and at most one write outstanding, a bounded write queue sent in
+// one gathered write, pings and the idle timeout, the per-connection rate
+// limits, and the translation of decoded messages into store commands.
+// Runs on the connection's own strand.
+//
+// Why not Beast's WebSocket stream: an idle connection then holds Beast's
+// stream state and a pending composed read (about 4.4 KB of the 5.2 KB it
+// cost), and every message passes through its layered operations. Here an
+// idle plain connection holds a readiness wait; reads go into one buffer
+// per io thread and a message that arrived whole is handled where it lies.
 
 #include "net.hpp"
 
 #include "serendip/protocol.hpp"
 #include "serendip/rate_limiter.hpp"
+#include "serendip/websocket_codec.hpp"
 
 #include <algorithm>
-#include <array>
+#include <cerrno>
 #include <memory>
 
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/compose.hpp>
+#include <sys/socket.h>
+
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
-
 
 namespace serendip::net {
 
-namespace websocket = beast::websocket;
 using clock = std::chrono::steady_clock;
 
 namespace {
 
-using bare_socket = asio::basic_stream_socket<tcp, asio::strand<asio::io_context::executor_type>>;
 
-// The plain connection's socket. Its own type so that Beast's closing
-// handshake finds the teardown below: Beast 1.81's TCP teardown reads once
-// and closes, so bytes the client is still sending (the rest of a message
-// over the size limit) make the kernel reset the connection, and the
-// client may never read our close frame (1009). This one half-closes and
-// reads until the client's end of stream; the session's close timer bounds
-// how long.
-class strand_socket : public bare_socket {
-public:
-    using bare_socket::bare_socket;
-};
-
-struct drain_op {
-    strand_socket& s;
-    beast::role_type role;
-    std::unique_ptr<std::array<char, 2048>> scratch = std::make_unique<std::array<char, 2048>>();
-    bool started = false;
-
-    template <class Self>
-    void operator()(Self& self, beast::error_code ec = {}, std::size_t = 0) {
-        if (!started) {
-            started = true;
-            if (role == beast::role_type::server) s.shutdown(tcp::socket::shutdown_send, ec);
-        }
-        if (!ec) return s.async_read_some(asio::buffer(*scratch), std::move(self));
-        if (ec == asio::error::eof) ec = {};
-        beast::error_code ignored;
-        s.close(ignored);
-        self.complete(ec);
-    }
-};
-
-template <class Handler>
-void async_teardown(beast::role_type role, strand_socket& socket, Handler&& handler) {
-    asio::async_compose<Handler, void(beast::error_code)>(drain_op{socket, role}, handler, socket);
+// Plain reads land in one buffer per io thread: the read is made when the
+// socket is readable and its bytes are handled before the handler returns,
+// so no connection holds a buffer while it waits.
+constexpr std::size_t read_chunk = 64 * 1024;
+char* thread_read_buffer() {
+    thread_local std::unique_ptr<char[]> buffer(new char[read_chunk]);
+    return buffer.get();
 }
-
-// Bounds of the first piece of each message read (see do_read).
-constexpr std::size_t min_first_read_bytes = 128;
-constexpr std::size_t max_first_read_bytes = 4096;
+// TLS reads need a buffer of their own while they wait (OpenSSL holds the
+// records; this only takes what it decrypted).
+constexpr std::size_t tls_read_chunk = 4 * 1024;
+// Reads per readiness before the connection waits again (fairness).
+constexpr int reads_per_wake = 4;
 
 // How long a closing handshake may take before the socket is cut.
 constexpr auto close_grace = std::chrono::seconds(3);
 
-websocket::close_reason close_frame_for(close_reason why) {
+struct close_frame_spec {
+    std::uint16_t code;
+    std::string_view reason;
+};
+
+close_frame_spec close_frame_for(close_reason why) {
     switch (why) {
-    case close_reason::going_away: return {websocket::close_code::going_away, "going away"};
-    case close_reason::binary: return {websocket::close_code::unknown_data, "text frames only"};
-    case close_reason::rate_limited: return {websocket::close_code::policy_error, "rate limit exceeded"};
-    case close_reason::idle_timeout: return {websocket::close_code::going_away, "idle timeout"};
-    case close_reason::slow_reader: return {websocket::close_code::policy_error, "send queue overflow"};
-    case close_reason::too_large: return {websocket::close_code::too_big, "message too large"};
-    case close_reason::banned: return {websocket::close_code::policy_error, "banned"};
-    case close_reason::replaced: {
-        websocket::close_reason r;
-        r.code = 4000;  // private-use range: resumed on a newer connection
-        r.reason = "resumed on another connection";
-        return r;
-    }
-    default: return {websocket::close_code::normal};
+    case close_reason::going_away: return {ws::close_code::going_away, "going away"};
+    case close_reason::binary: return {ws::close_code::unsupported_data, "text frames only"};
+    case close_reason::rate_limited: return {ws::close_code::policy, "rate limit exceeded"};
+    case close_reason::idle_timeout: return {ws::close_code::going_away, "idle timeout"};
+    case close_reason::slow_reader: return {ws::close_code::policy, "send queue overflow"};
+    case close_reason::too_large: return {ws::close_code::too_big, "message too large"};
+    case close_reason::banned: return {ws::close_code::policy, "banned"};
+    case close_reason::replaced: return {4000, "resumed on another connection"};  // private-use range
+    default: return {ws::close_code::normal, ""};
     }
 }
 
-// Why a connection ended that the server did not close. Only what the peer
-// did wrong at the WebSocket level (RFC 6455 framing, invalid UTF-8, a bad
-// close frame) is a protocol violation; every way a connection just goes
-// away is the client leaving: a close frame, the end of the stream, a
-// reset, a TLS stream cut short, or our own cut after a write to a peer
-// that had vanished. Counted apart, abuse and people leaving do not mix.
-close_reason reason_for(const beast::error_code& ec) {
-    if (ec == websocket::error::message_too_big) return close_reason::too_large;
-    if (ec == websocket::condition::protocol_violation) return close_reason::bad_frame;
-    return close_reason::client;
+frame control_frame(ws::opcode op, std::string_view payload) {
+    return std::make_shared<const ws::wire_frame>(ws::wire_frame::control(op, payload));
 }
 
-template <class Stream>
-class ws_session final : public client_link, public std::enable_shared_from_this<ws_session<Stream>> {
+// The headers every 101 answer carries, serialised once.
+const std::string& upgrade_headers() {
+    static const std::string headers = [] {
+        http::response<http::empty_body> res;
+        add_security_headers(res);
+        std::string out = "Server: serendip\r\n";
+        for (const auto& field : res) {
+            out.append(field.name_string());
+            out += ": ";
+            out.append(field.value());
+            out += "\r\n";
+        }
+        return out;
+    }();
+    return headers;
+}
+
+std::string refusal(http::status status, std::string_view extra_header, std::string_view body) {
+    std::string out = "HTTP/1.1 " + std::to_string(static_cast<int>(status)) + " " +
+                      std::string(http::obsolete_reason(status)) + "\r\n";
+    out += extra_header;
+    out += "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n" + upgrade_headers() + "\r\n";
+    out += body;
+    return out;
+}
+
+// The buffers of one gathered write, by reference: Asio copies a buffer
+// sequence into its operation, and a vector's copy would allocate.
+struct buffer_span {
+    const asio::const_buffer* first;
+    const asio::const_buffer* last;
+    const asio::const_buffer* begin() const { return first; }
+    const asio::const_buffer* end() const { return last; }
+};
+
+template <class Socket>
+class ws_session final : public client_link, public std::enable_shared_from_this<ws_session<Socket>> {
+    static constexpr bool tls = std::is_same_v<Socket, tls_stream>;
+
 public:
-    ws_session(Stream&& stream, context& ctx, address_hashes address)
-        : ws_(std::move(stream)),
+    ws_session(Socket&& socket, context& ctx, address_hashes address)
+        : sock_(std::move(socket)),
           ctx_(ctx),
-          timer_(ws_.get_executor()),
+          timer_(sock_.get_executor()),
+          reader_(ctx.cfg.max_message_bytes),
           limiter_(ctx.cfg.rate_per_sec, ctx.cfg.burst, ctx.cfg.rate_limit_close_after, clock::now()),
           queue_limiter_(ctx.cfg.join_rate_per_sec, ctx.cfg.join_rate_per_sec, clock::now()),
           skips_(skip_cooldown::settings{.free_skips = ctx.cfg.free_quick_skips}),
           address_(std::move(address)),
           admitted_(ctx.admission && !address_.today.empty()) {}
 
-    void run(request req, std::string resume_token) {
+    // Answers the upgrade (RFC 6455 section 4.2.2) and starts the session.
+    void run(const request& req, std::string resume_token) {
         resume_token_ = std::move(resume_token);
-        if constexpr (!std::is_same_v<Stream, strand_socket>) beast::get_lowest_layer(ws_).expires_never();
-        websocket::stream_base::timeout t{};
-        t.handshake_timeout = std::chrono::seconds(10);  // also bounds the closing handshake
-        t.idle_timeout = websocket::stream_base::none();  // our own pings, see arm_timer
-        t.keep_alive_pings = false;
-        ws_.set_option(t);
-        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-            add_security_headers(res);
-            res.set(http::field::server, "serendip");  // else Beast names itself and its version
-        }));
-        ws_.read_message_max(ctx_.cfg.max_message_bytes);
-        ws_.auto_fragment(false);
-        // The server never masks, so Beast's write buffer only matters for
-        // fragmenting; keep it small, it is allocated per connection.
-        ws_.write_buffer_bytes(8);
-        ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_heard_ = clock::now(); });
-        ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, this->shared_from_this()));
+        if constexpr (tls) beast::get_lowest_layer(sock_).expires_never();
+        if (req[http::field::sec_websocket_version] != "13")
+            return refuse_upgrade(refusal(http::status::upgrade_required, "Sec-WebSocket-Version: 13\r\n",
+                                          "WebSocket version 13 only\n"));
+        auto accept = ws::accept_key(req[http::field::sec_websocket_key]);
+        if (!accept) return refuse_upgrade(refusal(http::status::bad_request, "", "bad Sec-WebSocket-Key\n"));
+        std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Accept: " + *accept + "\r\n" + upgrade_headers() + "\r\n";
+        // Held until the hub's welcome is queued behind it: one write, one
+        // segment for both (a connect's sends cost more than its reads).
+        hold_writes_ = true;
+        push(std::make_shared<const ws::wire_frame>(ws::wire_frame::raw(std::move(answer))));
+        on_accept();
     }
 
     void send(server_type type, frame f) override {
-        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), type, f = std::move(f)]() mutable {
+        asio::dispatch(sock_.get_executor(), [self = this->shared_from_this(), type, f = std::move(f)]() mutable {
             self->enqueue(type, std::move(f));
         });
     }
 
     void close(close_reason why) override {
-        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), why] { self->start_close(why); });
+        asio::dispatch(sock_.get_executor(), [self = this->shared_from_this(), why] { self->start_close(why); });
     }
 
     void set_route(peer_route route) override {
-        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), route = std::move(route)]() mutable {
+        asio::dispatch(sock_.get_executor(), [self = this->shared_from_this(), route = std::move(route)]() mutable {
             self->take_route(std::move(route));
         });
     }
 
     void cut_route(std::uint64_t pair) override {
-        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), pair] {
+        asio::dispatch(sock_.get_executor(), [self = this->shared_from_this(), pair] {
             if (self->route_.pair == pair) self->route_ = {};
         });
     }
 
     void relay(std::uint64_t pair, frame f) override {
-        asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), pair, f = std::move(f)]() mutable {
+        asio::dispatch(sock_.get_executor(), [self = this->shared_from_this(), pair, f = std::move(f)]() mutable {
             self->on_relay(pair, std::move(f));
         });
     }
 
 private:
-    void on_accept(beast::error_code ec) {
-        if (ec) return release_address();  // not a WebSocket after all; nothing was counted yet
+    // Not a WebSocket after all: the answer, then the socket is closed. No
+    // session was made and nothing was counted.
+    void refuse_upgrade(std::string answer) {
+        refused_ = true;
+        release_address();
+        push(std::make_shared<const ws::wire_frame>(ws::wire_frame::raw(std::move(answer))));
+    }
+
+    void on_accept() {
         accepted_ = true;
         last_heard_ = last_ping_ = clock::now();
         metrics::add(ctx_.stats.connections_total);
         ctx_.stats.connections_open.fetch_add(1, std::memory_order_relaxed);
         ctx_.matchmaking.open(this->weak_from_this(), address_, resume_token_,
                               [self = this->shared_from_this()](hub::opened o) mutable {
-                                  asio::post(self->ws_.get_executor(), [self, o = std::move(o)]() mutable {
+                                  asio::post(self->sock_.get_executor(), [self, o = std::move(o)]() mutable {
                                       self->on_opened(std::move(o));
                                   });
                               });
         arm_timer();
-        do_read();
+        start_read();
     }
 
     void on_opened(hub::opened o) {
+        hold_writes_ = false;
         if (o.id.empty()) return refuse(std::move(o.frames));
         id_ = std::move(o.id);
         if (finished_) {
@@ -199,6 +214,7 @@ private:
         spdlog::info("open session={} resumed={}", id_, !resume_token_.empty());
         resume_token_.clear();
         for (auto& [type, f] : o.frames) enqueue(type, std::move(f));
+        if (!writing_ && !queue_.empty()) do_write();  // the 101 when nothing else was queued
         // Messages that raced ahead of the welcome.
         auto early = std::move(early_);
         for (auto& text : early) handle(text);
@@ -228,7 +244,7 @@ private:
     void on_relay(std::uint64_t pair, frame f) {
         if (pair != 0 && pair == route_.pair) {
             // Gone: the store holds it for a resume (after this session's disconnect).
-            if (finished_) return ctx_.matchmaking.signal_via_store(route_.partner, std::string(protocol::signal_data_of(*f)));
+            if (finished_) return ctx_.matchmaking.signal_via_store(route_.partner, std::string(protocol::signal_data_of(f->payload())));
             return enqueue(server_type::signal, std::move(f));
         }
         if (pair > newest_pair_ && !finished_ && early_relays_.size() < max_early_relays)
@@ -263,42 +279,90 @@ private:
         start_close(close_reason::banned);
     }
 
-    // Reads a message in pieces: the first one sized by the messages this
-    // client sent so far (128 bytes for one that sent none, so an idle
-    // connection's pending read does not hold Beast's default 1536: see
-    // docs/performance.md), then the rest of the message at once.
-    void do_read() {
-        std::size_t limit = ws_.is_message_done() ? first_read_ : ctx_.cfg.max_message_bytes;
-        ws_.async_read_some(buffer_, limit,
-                            beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
-    }
+    // ---- reading ---------------------------------------------------------
 
-    void on_read(beast::error_code ec, std::size_t) {
-        if (ec) return finish(ec);
-        last_heard_ = clock::now();
-        if (closing_) {
-            buffer_.clear();  // draining until the closing handshake completes
-            return do_read();
-        }
-        if (!ws_.is_message_done()) return do_read();
-        if (!ws_.got_text()) return close_and_drain(close_reason::binary);
-        first_read_ = std::clamp(buffer_.size(), first_read_, max_first_read_bytes);
-        std::string text = beast::buffers_to_string(buffer_.data());
-        if (id_.empty()) {
-            if (early_.size() < 64) early_.push_back(std::move(text));
+    void start_read() {
+        reading_ = true;
+        if constexpr (tls) {
+            if (!tls_buffer_) tls_buffer_ = std::make_unique<char[]>(tls_read_chunk);
+            sock_.async_read_some(asio::buffer(tls_buffer_.get(), tls_read_chunk),
+                                  beast::bind_front_handler(&ws_session::on_tls_read, this->shared_from_this()));
         } else {
-            handle(text);
+            sock_.async_wait(tcp::socket::wait_read,
+                             beast::bind_front_handler(&ws_session::on_readable, this->shared_from_this()));
         }
-        buffer_.clear();
-        if (buffer_.capacity() > max_first_read_bytes) buffer_.shrink_to_fit();
-        do_read();
     }
 
-    // Keeps reading after the close frame: the closing handshake needs it.
-    void close_and_drain(close_reason why) {
-        buffer_.clear();
-        start_close(why);
-        do_read();
+    void on_readable(beast::error_code ec) {
+        reading_ = false;
+        if (ec) return finish();
+        char* buffer = thread_read_buffer();
+        for (int i = 0; i < reads_per_wake; ++i) {
+            // Straight to the kernel: Asio's read_some would need the socket
+            // switched to non-blocking mode first, one more system call.
+            ssize_t n = ::recv(sock_.native_handle(), buffer, read_chunk, MSG_DONTWAIT);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+            if (n <= 0) return finish();  // the end of the stream, a reset
+            take(buffer, static_cast<std::size_t>(n));
+            if (finished_) return;
+            if (static_cast<std::size_t>(n) < read_chunk) break;
+        }
+        start_read();
+    }
+
+    void on_tls_read(beast::error_code ec, std::size_t n) {
+        reading_ = false;
+        if (ec) return finish();
+        take(tls_buffer_.get(), n);
+        if (finished_) return;
+        // After the client's close frame TLS reads stop: the TLS shutdown reads next.
+        if (peer_done_) return maybe_teardown();
+        start_read();
+    }
+
+    // What one read brought: every frame in it, in order.
+    void take(char* data, std::size_t n) {
+        last_heard_ = clock::now();
+        if (peer_done_) return;  // after the client's close, a violation or binary: drained unread
+        ws::frame_reader::input in{data, n};
+        while (auto e = reader_.next(in)) {
+            switch (e->what) {
+            case ws::event::kind::text:
+                if (!closing_) on_message(e->payload);
+                break;
+            case ws::event::kind::ping:
+                if (!closing_) push(control_frame(ws::opcode::pong, e->payload));
+                break;
+            case ws::event::kind::pong: break;
+            case ws::event::kind::binary:
+                peer_done_ = true;
+                start_close(close_reason::binary);
+                break;
+            case ws::event::kind::close:
+                peer_done_ = true;
+                // Answered with its own code, as RFC 6455 section 5.5.1 asks.
+                start_close(close_reason::client, e->code == ws::close_code::no_status ? ws::close_code::normal : e->code, "");
+                break;
+            case ws::event::kind::violation:
+                peer_done_ = true;
+                if (e->code == ws::close_code::too_big) {
+                    metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
+                    start_close(close_reason::too_large, e->code, e->payload);
+                } else {
+                    start_close(close_reason::bad_frame, e->code, e->payload);
+                }
+                break;
+            }
+            if (finished_) return;
+        }
+        reader_.trim();
+        if (peer_done_) maybe_teardown();
+    }
+
+    void on_message(std::string_view text) {
+        if (!id_.empty()) return handle(text);
+        if (early_.size() < 64) early_.emplace_back(text);
     }
 
     void reply_error(protocol::error_code code, std::string_view message, std::string_view ref = {}) {
@@ -306,7 +370,7 @@ private:
         enqueue(server_type::error, make_frame(protocol::encode_error(code, message, ref)));
     }
 
-    void handle(const std::string& text) {
+    void handle(std::string_view text) {
         auto now = clock::now();
         switch (limiter_.on_message(now)) {
         case message_limiter::verdict::accept: break;
@@ -379,6 +443,9 @@ private:
             msg);
     }
 
+    // ---- writing ---------------------------------------------------------
+
+    // A message for the client, counted against the send queue's limit.
     void enqueue(server_type type, frame f) {
         if (type == server_type::peer_left) route_ = {};  // before the frame: nothing of the pair after it
         if (closing_ || finished_) return;
@@ -391,57 +458,105 @@ private:
         }
         metrics::add(ctx_.stats.messages_out[static_cast<std::size_t>(type)]);
         queued_bytes_ += f->size();
-        queue_.push_back(std::move(f));
-        if (!writing_) do_write();
+        push(std::move(f));
     }
 
+    void push(frame f) {
+        if (finished_) return;
+        queue_.push_back(std::move(f));
+        if (!writing_ && !hold_writes_) do_write();
+    }
+
+    // Everything queued goes in one gathered write.
     void do_write() {
         writing_ = true;
-        // The frame in flight is held apart from the queue, which a slow-reader
-        // close may clear while the write is still running.
-        in_flight_ = std::move(queue_.front());
-        queue_.erase(queue_.begin());
-        queued_bytes_ -= in_flight_->size();
-        ws_.text(true);
-        ws_.async_write(asio::buffer(*in_flight_),
-                        beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
+        std::swap(in_flight_, queue_);  // the queue may be cleared (slow reader) while this runs
+        queued_bytes_ = 0;
+        close_in_flight_ = close_queued_;
+        buffers_.clear();
+        for (const auto& f : in_flight_) buffers_.emplace_back(f->bytes().data(), f->bytes().size());
+        asio::async_write(sock_, buffer_span{buffers_.data(), buffers_.data() + buffers_.size()}, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
     }
 
     void on_write(beast::error_code ec, std::size_t) {
         writing_ = false;
-        in_flight_.reset();
+        in_flight_.clear();
         if (ec) {
             queue_.clear();
             queued_bytes_ = 0;
-            return hard_close();
+            hard_close();
+            if (!reading_) finish();
+            return;
         }
-        if (!queue_.empty()) return do_write();
-        if (close_pending_) send_close();
+        if (refused_) {
+            hard_close();
+            if (!reading_) finish();
+            return;
+        }
+        if (close_in_flight_) {
+            close_sent_ = true;
+            return maybe_teardown();
+        }
+        if (in_flight_.capacity() > 16) {  // after a burst
+            decltype(in_flight_)().swap(in_flight_);
+            decltype(buffers_)().swap(buffers_);
+        }
+        if (!queue_.empty()) do_write();
     }
 
-    // Graceful close: flush what is queued (unless the reader is too slow),
-    // send the close frame, and cut the socket if the peer does not answer.
+    // ---- closing ---------------------------------------------------------
+
     void start_close(close_reason why) {
+        auto spec = close_frame_for(why);
+        start_close(why, spec.code, spec.reason);
+    }
+
+    // Graceful close: what is queued is flushed (unless the reader is too
+    // slow or has closed), then the close frame; the socket is cut if the
+    // handshake does not finish within close_grace.
+    void start_close(close_reason why, std::uint16_t code, std::string_view reason) {
         if (closing_ || finished_) return;
         closing_ = true;
         why_ = why;
-        close_pending_ = true;
-        if (!writing_) send_close();
+        if (peer_done_) {
+            queue_.clear();  // the client reads no more
+            queued_bytes_ = 0;
+        }
+        close_queued_ = true;
+        push(control_frame(ws::opcode::close, ws::close_payload(code, reason)));
         timer_.expires_after(close_grace);
         timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-            if (!ec) self->hard_close();
+            if (ec || self->finished_) return;
+            self->hard_close();
+            if (!self->reading_) self->finish();
         });
     }
 
-    void send_close() {
-        close_pending_ = false;
-        ws_.async_close(close_frame_for(why_), [self = this->shared_from_this()](beast::error_code) {});
+    // Both close frames are through (or the client's stream is unreadable):
+    // a plain socket sends its end of stream and reads until the client's,
+    // so bytes still on their way (the rest of an oversized message) do not
+    // make the kernel reset the connection before the client read our close
+    // frame; a TLS one says close_notify.
+    void maybe_teardown() {
+        if (!close_sent_ || !peer_done_ || torn_down_) return;
+        if constexpr (tls) {
+            if (reading_) return;  // on_tls_read comes back here
+            torn_down_ = true;
+            sock_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+                self->hard_close();
+                self->finish();
+            });
+        } else {
+            torn_down_ = true;
+            beast::error_code ignored;
+            sock_.shutdown(tcp::socket::shutdown_send, ignored);
+        }
     }
 
     void hard_close() {
         beast::error_code ignored;
-        if constexpr (std::is_same_v<Stream, strand_socket>) beast::get_lowest_layer(ws_).close(ignored);
-        else beast::get_lowest_layer(ws_).socket().close(ignored);
+        if constexpr (tls) beast::get_lowest_layer(sock_).socket().close(ignored);
+        else sock_.close(ignored);
     }
 
     // Pings every ping_interval; a connection silent for idle_timeout is closed.
@@ -458,10 +573,10 @@ private:
         if (closing_ || finished_) return;
         auto now = clock::now();
         if (now - last_heard_ >= ctx_.cfg.idle_timeout) return start_close(close_reason::idle_timeout);
-        if (now - last_ping_ >= ctx_.cfg.ping_interval && !pinging_) {
+        if (now - last_ping_ >= ctx_.cfg.ping_interval) {
             last_ping_ = now;
-            pinging_ = true;
-            ws_.async_ping({}, [self = this->shared_from_this()](beast::error_code) { self->pinging_ = false; });
+            static const frame ping = control_frame(ws::opcode::ping, "");
+            push(ping);
         }
         arm_timer();
     }
@@ -473,18 +588,17 @@ private:
         admitted_ = false;
     }
 
-    void finish(beast::error_code ec) {
+    // The connection is over. One that ended without our close (an end of
+    // stream, a reset, a TLS stream cut short, our own cut after a failed
+    // write) is the client leaving; protocol violations were named when the
+    // reader found them.
+    void finish() {
         if (finished_) return;
         finished_ = true;
         timer_.cancel();
         hard_close();
         release_address();
         if (!accepted_) return;
-        if (!closing_) {
-            why_ = reason_for(ec);
-            if (why_ == close_reason::too_large)
-                metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
-        }
         metrics::add(ctx_.stats.closes[static_cast<std::size_t>(why_)]);
         ctx_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
         if (!id_.empty()) {
@@ -493,15 +607,15 @@ private:
         }
     }
 
-    websocket::stream<Stream, false> ws_;  // permessage-deflate off by design: smaller state
+    Socket sock_;
     context& ctx_;
-    beast::flat_buffer buffer_;
-    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, typename websocket::stream<Stream, false>::executor_type>
-        timer_;
-    std::vector<frame> queue_;  // short; a deque would allocate 512 B per idle connection
-    frame in_flight_;
+    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, typename Socket::executor_type> timer_;
+    ws::frame_reader reader_;
+    std::vector<frame> queue_;      // short; a deque would allocate 512 B per idle connection
+    std::vector<frame> in_flight_;  // the frames of the write under way
+    std::vector<asio::const_buffer> buffers_;
+    std::unique_ptr<char[]> tls_buffer_;
     std::size_t queued_bytes_ = 0;
-    std::size_t first_read_ = min_first_read_bytes;
     std::vector<std::string> early_;
     message_limiter limiter_;
     token_bucket queue_limiter_;
@@ -519,29 +633,24 @@ private:
     session_id id_;
     std::string resume_token_;
     close_reason why_ = close_reason::client;
-    bool accepted_ = false, writing_ = false, pinging_ = false;
-    bool closing_ = false, close_pending_ = false, finished_ = false;
+    bool accepted_ = false, refused_ = false, reading_ = false, writing_ = false;
+    bool hold_writes_ = false;  // the 101 waits for the welcome
+    bool closing_ = false, close_queued_ = false, close_in_flight_ = false, close_sent_ = false;
+    bool peer_done_ = false;  // the client's close frame, a violation or binary: nothing more is read from it
+    bool torn_down_ = false, finished_ = false;
 };
 
 }  // namespace
 
-// After the upgrade a plain connection needs none of tcp_stream's timers
-// (the WebSocket layer has its own), and a socket typed on its strand avoids
-// the type-erased executor in every operation: both save memory per
-// connection and time per message.
-
 template <class Stream>
 void start_websocket(Stream&& stream, request&& req, std::string resume_token, address_hashes address, context& ctx) {
     if constexpr (std::is_same_v<Stream, plain_stream>) {
-        tcp::socket socket = stream.release_socket();
-        auto* strand = socket.get_executor().template target<asio::strand<asio::io_context::executor_type>>();
-        auto protocol = socket.local_endpoint().protocol();
-        strand_socket on_strand(*strand, protocol, socket.release());
-        std::make_shared<ws_session<strand_socket>>(std::move(on_strand), ctx, std::move(address))
-            ->run(std::move(req), std::move(resume_token));
+        // The bare socket: the session needs none of tcp_stream's timers.
+        std::make_shared<ws_session<plain_socket>>(stream.release_socket(), ctx, std::move(address))
+            ->run(req, std::move(resume_token));
     } else {
         std::make_shared<ws_session<Stream>>(std::move(stream), ctx, std::move(address))
-            ->run(std::move(req), std::move(resume_token));
+            ->run(req, std::move(resume_token));
     }
 }
 

@@ -7,6 +7,7 @@
 #include "serendip/metrics.hpp"
 #include "serendip/store.hpp"
 #include "serendip/turn_credentials.hpp"
+#include "serendip/websocket_codec.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,9 +21,10 @@
 
 namespace serendip {
 
-using frame = std::shared_ptr<const std::string>;
+// A server message framed for the wire once, however many connections it goes to.
+using frame = std::shared_ptr<const ws::wire_frame>;
 
-inline frame make_frame(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+inline frame make_frame(std::string_view json) { return std::make_shared<const ws::wire_frame>(ws::wire_frame::text(json)); }
 
 class client_link;
 
