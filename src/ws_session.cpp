@@ -81,6 +81,8 @@ frame control_frame(ws::opcode op, std::string_view payload) {
     return std::make_shared<const ws::wire_frame>(ws::wire_frame::control(op, payload));
 }
 
+frame raw_frame(std::string bytes) { return std::make_shared<const ws::wire_frame>(ws::wire_frame::raw(std::move(bytes))); }
+
 // The headers every 101 answer carries, serialised once.
 const std::string& upgrade_headers() {
     static const std::string headers = [] {
@@ -147,7 +149,7 @@ public:
         // Held until the hub's welcome is queued behind it: one write, one
         // segment for both (a connect's sends cost more than its reads).
         hold_writes_ = true;
-        push(std::make_shared<const ws::wire_frame>(ws::wire_frame::raw(std::move(answer))));
+        push(raw_frame(std::move(answer)));
         on_accept();
     }
 
@@ -183,9 +185,8 @@ private:
     // Not a WebSocket after all: the answer, then the socket is closed. No
     // session was made and nothing was counted.
     void refuse_upgrade(std::string answer) {
-        refused_ = true;
         release_address();
-        push(std::make_shared<const ws::wire_frame>(ws::wire_frame::raw(std::move(answer))));
+        push(raw_frame(std::move(answer)));
     }
 
     void on_accept() {
@@ -344,15 +345,13 @@ private:
                 // Answered with its own code, as RFC 6455 section 5.5.1 asks.
                 start_close(close_reason::client, e->code == ws::close_code::no_status ? ws::close_code::normal : e->code, "");
                 break;
-            case ws::event::kind::violation:
+            case ws::event::kind::violation: {
                 peer_done_ = true;
-                if (e->code == ws::close_code::too_big) {
-                    metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
-                    start_close(close_reason::too_large, e->code, e->payload);
-                } else {
-                    start_close(close_reason::bad_frame, e->code, e->payload);
-                }
+                bool too_large = e->code == ws::close_code::too_big;
+                if (too_large) metrics::add(ctx_.stats.errors[static_cast<std::size_t>(protocol::error_code::too_large)]);
+                start_close(too_large ? close_reason::too_large : close_reason::bad_frame, e->code, e->payload);
                 break;
+            }
             }
             if (finished_) return;
         }
@@ -472,7 +471,7 @@ private:
         writing_ = true;
         std::swap(in_flight_, queue_);  // the queue may be cleared (slow reader) while this runs
         queued_bytes_ = 0;
-        close_in_flight_ = close_queued_;
+        close_in_flight_ = closing_;  // the close frame is the last one queued
         buffers_.clear();
         for (const auto& f : in_flight_) buffers_.emplace_back(f->bytes().data(), f->bytes().size());
         asio::async_write(sock_, buffer_span{buffers_.data(), buffers_.data() + buffers_.size()}, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
@@ -481,17 +480,11 @@ private:
     void on_write(beast::error_code ec, std::size_t) {
         writing_ = false;
         in_flight_.clear();
-        if (ec) {
+        // A failed write, or the refusal of an upgrade written: the end.
+        if (ec || !accepted_) {
             queue_.clear();
             queued_bytes_ = 0;
-            hard_close();
-            if (!reading_) finish();
-            return;
-        }
-        if (refused_) {
-            hard_close();
-            if (!reading_) finish();
-            return;
+            return cut();
         }
         if (close_in_flight_) {
             close_sent_ = true;
@@ -522,13 +515,10 @@ private:
             queue_.clear();  // the client reads no more
             queued_bytes_ = 0;
         }
-        close_queued_ = true;
         push(control_frame(ws::opcode::close, ws::close_payload(code, reason)));
         timer_.expires_after(close_grace);
         timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-            if (ec || self->finished_) return;
-            self->hard_close();
-            if (!self->reading_) self->finish();
+            if (!ec && !self->finished_) self->cut();
         });
     }
 
@@ -551,6 +541,12 @@ private:
             beast::error_code ignored;
             sock_.shutdown(tcp::socket::shutdown_send, ignored);
         }
+    }
+
+    // Cuts the socket; a pending read reports it, else the session ends now.
+    void cut() {
+        hard_close();
+        if (!reading_) finish();
     }
 
     void hard_close() {
@@ -633,9 +629,9 @@ private:
     session_id id_;
     std::string resume_token_;
     close_reason why_ = close_reason::client;
-    bool accepted_ = false, refused_ = false, reading_ = false, writing_ = false;
+    bool accepted_ = false, reading_ = false, writing_ = false;
     bool hold_writes_ = false;  // the 101 waits for the welcome
-    bool closing_ = false, close_queued_ = false, close_in_flight_ = false, close_sent_ = false;
+    bool closing_ = false, close_in_flight_ = false, close_sent_ = false;
     bool peer_done_ = false;  // the client's close frame, a violation or binary: nothing more is read from it
     bool torn_down_ = false, finished_ = false;
 };
