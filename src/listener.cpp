@@ -9,8 +9,11 @@
 
 namespace serendip::net {
 
-listener::listener(asio::io_context& ioc, context& ctx, const tcp::endpoint& at)
-    : ioc_(ioc), ctx_(ctx), acceptor_(asio::make_strand(ioc)), backoff_(acceptor_.get_executor()) {
+listener::listener(std::vector<asio::io_context*> io_contexts, context& ctx, const tcp::endpoint& at)
+    : io_contexts_(std::move(io_contexts)),
+      ctx_(ctx),
+      acceptor_(asio::make_strand(*io_contexts_.at(0))),
+      backoff_(acceptor_.get_executor()) {
     acceptor_.open(at.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(at);
@@ -29,7 +32,11 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+    // A connection lives on one io thread: its reads, writes and timers never
+    // hand over between threads; only what crosses to another connection does.
+    auto& ioc = *io_contexts_[next_context_];
+    next_context_ = (next_context_ + 1) % io_contexts_.size();
+    acceptor_.async_accept(asio::make_strand(ioc), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(boost::system::error_code ec, plain_socket socket) {

@@ -1,6 +1,7 @@
 #pragma once
 // Accepts TCP connections and starts an HTTP session (after the TLS
-// handshake when TLS is configured) on a strand of its own.
+// handshake when TLS is configured) on a strand of its own, on the io
+// contexts in turn (one per io thread).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <memory>
+#include <vector>
 
 namespace serendip::net {
 
@@ -15,7 +17,8 @@ struct context;
 
 class listener : public std::enable_shared_from_this<listener> {
 public:
-    listener(boost::asio::io_context& ioc, context& ctx, const boost::asio::ip::tcp::endpoint& at);
+    // The acceptor runs on io_contexts[0]; connections go to each in turn.
+    listener(std::vector<boost::asio::io_context*> io_contexts, context& ctx, const boost::asio::ip::tcp::endpoint& at);
     void run();
     void stop();
     unsigned short port() const { return port_; }
@@ -27,7 +30,8 @@ private:
                    boost::asio::basic_stream_socket<boost::asio::ip::tcp,
                                                     boost::asio::strand<boost::asio::io_context::executor_type>> socket);
 
-    boost::asio::io_context& ioc_;
+    std::vector<boost::asio::io_context*> io_contexts_;
+    std::size_t next_context_ = 0;
     context& ctx_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer backoff_;

@@ -6,6 +6,7 @@
 #include "serendip/memory_store.hpp"
 #include "serendip/redis_store.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -70,9 +71,15 @@ std::unique_ptr<store> make_store(const config& cfg, asio::io_context& ioc,
 
 }  // namespace
 
+// One io_context per io thread, each run by its thread alone: a connection
+// stays on the thread that accepted it, so its handlers never wake another
+// thread (one context shared by several threads hands every batch of ready
+// sockets from the thread in epoll_wait to an idle one: a context switch
+// each time). The first context also runs the hub, the store, the listener
+// and the signals.
 struct server::impl {
     config cfg;
-    asio::io_context ioc;
+    asio::io_context ioc{1};
     metrics stats;
     asio::strand<asio::io_context::executor_type> hub_strand{asio::make_strand(ioc)};
     std::unique_ptr<store> store_ptr{make_store(cfg, ioc, hub_strand)};
@@ -82,13 +89,32 @@ struct server::impl {
     asio::steady_timer drain_timer{hub_strand};
     std::optional<asio::signal_set> signals;
     bool stopping = false;
+    // Contexts of io threads 2..N, declared last: their connections go
+    // before the hub and the context they use. Kept running while idle.
+    std::vector<std::unique_ptr<asio::io_context>> more_io;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
 
-    explicit impl(config c) : cfg(std::move(c)) {}
+    explicit impl(config c) : cfg(std::move(c)) {
+        for (unsigned n = 1; n < cfg.resolved_threads(); ++n) {
+            more_io.push_back(std::make_unique<asio::io_context>(1));
+            keep_running.push_back(asio::make_work_guard(*more_io.back()));
+        }
+    }
+
+    std::vector<asio::io_context*> io_contexts() {
+        std::vector<asio::io_context*> all{&ioc};
+        for (auto& c : more_io) all.push_back(c.get());
+        return all;
+    }
+
+    void stop_io() {
+        for (auto* c : io_contexts()) c->stop();
+    }
 
     void poll_drain(std::chrono::steady_clock::time_point deadline) {
         if (ctx.stats.connections_open.load() <= 0 || std::chrono::steady_clock::now() >= deadline) {
             spdlog::info("drained ({} connections left)", ctx.stats.connections_open.load());
-            ioc.stop();
+            stop_io();
             return;
         }
         drain_timer.expires_after(std::chrono::milliseconds(20));
@@ -120,7 +146,7 @@ std::uint16_t server::start() {
     i.ctx.admission = std::make_unique<connection_admission>(
         connection_limits{i.cfg.max_per_address, i.cfg.new_per_minute, i.cfg.max_connections});
     auto address = asio::ip::make_address(i.cfg.listen_address);
-    i.acceptor = std::make_shared<net::listener>(i.ioc, i.ctx, asio::ip::tcp::endpoint{address, i.cfg.port});
+    i.acceptor = std::make_shared<net::listener>(i.io_contexts(), i.ctx, asio::ip::tcp::endpoint{address, i.cfg.port});
     i.acceptor->run();
     i.matchmaking.start();
     auto port = i.acceptor->port();
@@ -139,7 +165,7 @@ std::uint16_t server::start() {
 void server::run() {
     auto& i = *impl_;
     std::vector<std::thread> threads;
-    for (unsigned n = 1; n < i.cfg.resolved_threads(); ++n) threads.emplace_back([&] { i.ioc.run(); });
+    for (auto& c : i.more_io) threads.emplace_back([&c] { c->run(); });
     i.ioc.run();
     for (auto& t : threads) t.join();
 }
