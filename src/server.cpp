@@ -89,21 +89,22 @@ struct server::impl {
     asio::steady_timer drain_timer{hub_strand};
     std::optional<asio::signal_set> signals;
     bool stopping = false;
-    // Contexts of io threads 2..N, declared last: their connections go
-    // before the hub and the context they use. Kept running while idle.
-    std::vector<std::unique_ptr<asio::io_context>> more_io;
-    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+    // The io context of each of threads 2..N, kept running while it has no
+    // connection yet. Declared last: their connections go before the hub
+    // and the context they use.
+    struct io_thread {
+        asio::io_context ioc{1};
+        asio::executor_work_guard<asio::io_context::executor_type> idle_ok{ioc.get_executor()};
+    };
+    std::vector<std::unique_ptr<io_thread>> more_io;
 
     explicit impl(config c) : cfg(std::move(c)) {
-        for (unsigned n = 1; n < cfg.resolved_threads(); ++n) {
-            more_io.push_back(std::make_unique<asio::io_context>(1));
-            keep_running.push_back(asio::make_work_guard(*more_io.back()));
-        }
+        for (unsigned n = 1; n < cfg.resolved_threads(); ++n) more_io.push_back(std::make_unique<io_thread>());
     }
 
     std::vector<asio::io_context*> io_contexts() {
         std::vector<asio::io_context*> all{&ioc};
-        for (auto& c : more_io) all.push_back(c.get());
+        for (auto& t : more_io) all.push_back(&t->ioc);
         return all;
     }
 
@@ -165,7 +166,7 @@ std::uint16_t server::start() {
 void server::run() {
     auto& i = *impl_;
     std::vector<std::thread> threads;
-    for (auto& c : i.more_io) threads.emplace_back([&c] { c->run(); });
+    for (auto& t : i.more_io) threads.emplace_back([&t] { t->ioc.run(); });
     i.ioc.run();
     for (auto& t : threads) t.join();
 }
