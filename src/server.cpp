@@ -79,6 +79,19 @@ std::unique_ptr<store> make_store(const config& cfg, asio::io_context& ioc,
 // and the signals.
 struct server::impl {
     config cfg;
+    // The io context of each of threads 2..N, kept running while it has no
+    // connection yet. Declared before the first context, so destroyed after
+    // it: the first context's pending accept holds a socket of one of these.
+    struct io_thread {
+        asio::io_context ioc{1};
+        asio::executor_work_guard<asio::io_context::executor_type> idle_ok{ioc.get_executor()};
+    };
+    static std::vector<std::unique_ptr<io_thread>> io_threads(unsigned n) {
+        std::vector<std::unique_ptr<io_thread>> all;
+        for (unsigned k = 0; k < n; ++k) all.push_back(std::make_unique<io_thread>());
+        return all;
+    }
+    std::vector<std::unique_ptr<io_thread>> more_io{io_threads(cfg.resolved_threads() - 1)};
     asio::io_context ioc{1};
     metrics stats;
     asio::strand<asio::io_context::executor_type> hub_strand{asio::make_strand(ioc)};
@@ -89,18 +102,8 @@ struct server::impl {
     asio::steady_timer drain_timer{hub_strand};
     std::optional<asio::signal_set> signals;
     bool stopping = false;
-    // The io context of each of threads 2..N, kept running while it has no
-    // connection yet. Declared last: their connections go before the hub
-    // and the context they use.
-    struct io_thread {
-        asio::io_context ioc{1};
-        asio::executor_work_guard<asio::io_context::executor_type> idle_ok{ioc.get_executor()};
-    };
-    std::vector<std::unique_ptr<io_thread>> more_io;
 
-    explicit impl(config c) : cfg(std::move(c)) {
-        for (unsigned n = 1; n < cfg.resolved_threads(); ++n) more_io.push_back(std::make_unique<io_thread>());
-    }
+    explicit impl(config c) : cfg(std::move(c)) {}
 
     std::vector<asio::io_context*> io_contexts() {
         std::vector<asio::io_context*> all{&ioc};
